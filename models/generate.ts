@@ -1,0 +1,177 @@
+/**
+ * Writes the example model packages in models/ (committed; a test regenerates them into a temp
+ * folder and checks they are identical) and src/models/manifest.schema.json, the manifest's JSON
+ * Schema rendered from the zod schema. Run: `npx tsc -p tsconfig.json && node dist/models/generate.js`.
+ *
+ *  - flights-delay: dataframe input; the quickstart's flights plan (13 columns) feeding an ONNX
+ *    MLP 13-32-1 with a sigmoid: P(delay). Weights are fixed and seeded, not trained: the
+ *    training issue replaces them; the package shape is what matters here.
+ *  - mlp-50: tensor input; an ONNX MLP 50-64-1 (Gemm, Relu, Gemm), seeded weights.
+ *  - custom-threshold: the custom backend; model.ts compares a score with a threshold it loads.
+ */
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import onnxProto from 'onnx-proto';
+import { manifestJsonSchema } from '../src/models/manifest.js';
+import { type ManifestDraft, writeManifest } from '../src/models/package.js';
+import { packageRoot } from '../src/package-root.js';
+
+const { onnx } = onnxProto;
+const FLOAT = 1;
+
+/** mulberry32: a tiny seeded PRNG, so the weights are the same on every machine. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function tensor(name: string, dims: number[], values: Float32Array) {
+  return { name, dims, dataType: FLOAT, rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
+}
+
+function valueInfo(name: string, dims: (number | string)[]) {
+  return {
+    name,
+    type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+  };
+}
+
+/** An MLP in -> hidden (ReLU) -> out as ONNX bytes; weights uniform in ±1/sqrt(fan-in). */
+export function mlpOnnx(options: { inputs: number; hidden: number; outputs: number; seed: number; input: string; output: string; sigmoid: boolean }): Uint8Array {
+  const random = seededRandom(options.seed);
+  const init = (n: number, fanIn: number) => Float32Array.from({ length: n }, () => (random() * 2 - 1) / Math.sqrt(fanIn));
+  const { inputs, hidden, outputs } = options;
+  const last = options.sigmoid ? 'logit' : options.output;
+  const nodes = [
+    { opType: 'Gemm', input: [options.input, 'w1', 'b1'], output: ['h1'], name: 'dense1' },
+    { opType: 'Relu', input: ['h1'], output: ['a1'], name: 'relu1' },
+    { opType: 'Gemm', input: ['a1', 'w2', 'b2'], output: [last], name: 'dense2' },
+    ...(options.sigmoid ? [{ opType: 'Sigmoid', input: ['logit'], output: [options.output], name: 'sigmoid' }] : []),
+  ];
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: 'fresco models/generate.ts',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'mlp',
+      node: nodes,
+      initializer: [
+        tensor('w1', [inputs, hidden], init(inputs * hidden, inputs)),
+        tensor('b1', [hidden], init(hidden, inputs)),
+        tensor('w2', [hidden, outputs], init(hidden * outputs, hidden)),
+        tensor('b2', [outputs], init(outputs, hidden)),
+      ],
+      input: [valueInfo(options.input, ['batch', inputs])],
+      output: [valueInfo(options.output, ['batch', outputs])],
+    },
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+const CUSTOM_MODEL = `/**
+ * A custom Fresco model: load() runs once when the package is loaded, predict() on every call.
+ * This one labels a score 1 when it reaches a threshold kept in threshold.json.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+interface State {
+  threshold: number;
+}
+
+export function load(ctx: { dir: string }): State {
+  return JSON.parse(readFileSync(join(ctx.dir, 'threshold.json'), 'utf8')) as State;
+}
+
+export function predict(state: State, inputs: { score: Float32Array }): { label: Float32Array } {
+  return { label: inputs.score.map((s) => (s >= state.threshold ? 1 : 0)) };
+}
+`;
+
+/** Builds one package in a temp folder next to `dir`, then swaps it in. */
+async function writePackage(dir: string, files: Record<string, Uint8Array | string>, draft: ManifestDraft): Promise<void> {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(tmp, name), content);
+  await writeManifest(tmp, draft);
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
+}
+
+/** Writes every example package under `outDir`; returns their folders by name. */
+export async function generateExamples(outDir: string): Promise<Record<string, string>> {
+  const plan = JSON.parse(readFileSync(join(packageRoot(), 'examples', 'flights.plan.json'), 'utf8')) as { outputs: number[] };
+  const width = plan.outputs.length;
+  const out: Record<string, string> = {};
+
+  out['flights-delay'] = join(outDir, 'flights-delay');
+  await writePackage(
+    out['flights-delay'],
+    { 'model.onnx': mlpOnnx({ inputs: width, hidden: 32, outputs: 1, seed: 2001, input: 'features', output: 'delay_probability', sigmoid: true }) },
+    {
+      name: 'flights-delay',
+      description: 'Probability that a 2001 US flight is delayed, from the quickstart flights plan (seeded, untrained weights).',
+      backend: 'onnx',
+      model: 'model.onnx',
+      input_kind: 'dataframe',
+      signature: {
+        inputs: [{ name: 'features', dtype: 'float32', shape: ['batch', width] }],
+        outputs: [{ name: 'delay_probability', dtype: 'float32', shape: ['batch', 1] }],
+      },
+      plan,
+    },
+  );
+
+  out['mlp-50'] = join(outDir, 'mlp-50');
+  await writePackage(
+    out['mlp-50'],
+    { 'model.onnx': mlpOnnx({ inputs: 50, hidden: 64, outputs: 1, seed: 50, input: 'x', output: 'y', sigmoid: false }) },
+    {
+      name: 'mlp-50',
+      description: 'An MLP 50-64-1 over a raw float tensor (seeded weights).',
+      backend: 'onnx',
+      model: 'model.onnx',
+      input_kind: 'tensor',
+      signature: { inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 50] }], outputs: [{ name: 'y', dtype: 'float32', shape: ['batch', 1] }] },
+    },
+  );
+
+  out['custom-threshold'] = join(outDir, 'custom-threshold');
+  await writePackage(
+    out['custom-threshold'],
+    {
+      'model.ts': CUSTOM_MODEL,
+      'threshold.json': `${JSON.stringify({ threshold: 0.5 })}\n`,
+      'package.json': `${JSON.stringify({ name: 'custom-threshold-model', private: true, version: '1.0.0', dependencies: {} }, null, 2)}\n`,
+    },
+    {
+      name: 'custom-threshold',
+      description: 'A custom TypeScript model: 1 when a score reaches the threshold in threshold.json.',
+      backend: 'custom',
+      model: 'model.ts',
+      input_kind: 'tensor',
+      signature: { inputs: [{ name: 'score', dtype: 'float32', shape: ['batch'] }], outputs: [{ name: 'label', dtype: 'float32', shape: ['batch'] }] },
+    },
+  );
+  return out;
+}
+
+export function schemaText(): string {
+  return `${JSON.stringify(manifestJsonSchema(), null, 2)}\n`;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const root = packageRoot();
+  const written = await generateExamples(join(root, 'models'));
+  writeFileSync(join(root, 'src', 'models', 'manifest.schema.json'), schemaText());
+  for (const [name, dir] of Object.entries(written)) console.log(`wrote ${name} -> ${dir}`);
+  console.log(`wrote ${join(root, 'src', 'models', 'manifest.schema.json')}`);
+}

@@ -1,0 +1,220 @@
+/**
+ * The one TypeScript module that loads the native addon (native/fresco.node, built from the Rust
+ * crates in native/ by `npm run build:native`). It is loaded lazily, on first use, and cached.
+ *
+ * Errors: a missing addon is FRESCO_ERR_NATIVE_MISSING; one built for another ABI (or one that
+ * will not load) is FRESCO_ERR_NATIVE_STALE. The addon throws errors whose `code` is a Fresco
+ * error code; `nativeError` below turns them into FrescoErrors, in one place.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { FrescoError, isErrorCode } from './errors/index.js';
+import { packageRoot } from './package-root.js';
+
+/** Must equal fresco_core::ABI_VERSION (native/core/src/lib.rs); bump both together. */
+const NATIVE_ABI = 1;
+
+export interface NativeColumn {
+  kind: 'f64' | 'f32' | 'i32' | 'i64' | 'bool' | 'dict' | 'utf8';
+  values?: Float64Array | Float32Array | Int32Array | BigInt64Array | Uint8Array; // numeric kinds (bool = Uint8Array)
+  validity?: Uint8Array; // optional Arrow-style bitmap, LSB first
+  codes?: Int32Array;
+  dictionary?: string[]; // dict
+  offsets?: Int32Array;
+  data?: Uint8Array; // utf8
+}
+
+export interface NativePlan {
+  readonly inputCount: number;
+  readonly outputCount: number;
+  /** rows x outputCount row-major matrix */
+  run(columns: NativeColumn[], rows: number): Float32Array;
+  /** One row, the online path: numeric[i] is input slot i's value (NaN = null; ignored for str inputs);
+   *  strings holds the str inputs in slot order (null = null). Writes outputCount floats into out. */
+  runRow(numeric: Float64Array, strings: (string | null)[], out: Float32Array): void;
+}
+
+/** The addon's raw surface (native/binding/src/lib.rs). */
+type PlanHandle = object;
+interface Binding {
+  abiVersion(): number;
+  compilePlan(json: string): PlanHandle;
+  planInfo(handle: PlanHandle): { inputCount: number; outputCount: number; strInputCount: number; inputNames: string[] };
+  planRun(handle: PlanHandle, columns: unknown, rows: number, out: Float32Array): void;
+  planRunRow(handle: PlanHandle, numeric: unknown, strings: unknown, out: unknown): void;
+  assembleColumns(columns: unknown, rows: number, out: Float32Array): void;
+}
+
+const REBUILD = 'run `npm run build:native`';
+let binding: Binding | undefined;
+let addonPath: string | undefined;
+
+/** Absolute path of the addon: native/fresco.node under the package root. */
+export function nativeAddonPath(): string {
+  return addonPath ?? join(packageRoot(), 'native', 'fresco.node');
+}
+
+/** For tests only: load the addon from another path (undefined: the default), dropping the cache. */
+export function setNativeAddonPathForTests(path: string | undefined): void {
+  addonPath = path;
+  binding = undefined;
+}
+
+function load(): Binding {
+  if (binding) return binding;
+  const path = nativeAddonPath();
+  if (!existsSync(path)) {
+    throw new FrescoError('FRESCO_ERR_NATIVE_MISSING', `The native addon is not built: ${path} does not exist; ${REBUILD}.`);
+  }
+  let loaded: Partial<Binding>;
+  try {
+    loaded = createRequire(import.meta.url)(path) as Partial<Binding>;
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new FrescoError('FRESCO_ERR_NATIVE_STALE', `The native addon at ${path} could not be loaded (${detail}); rebuild it: ${REBUILD}.`, { cause: error });
+  }
+  const abi = typeof loaded.abiVersion === 'function' ? loaded.abiVersion() : undefined;
+  if (abi !== NATIVE_ABI) {
+    throw new FrescoError(
+      'FRESCO_ERR_NATIVE_STALE',
+      `The native addon at ${path} has ABI version ${abi ?? '(none)'}, but this package expects ${NATIVE_ABI}; rebuild it: ${REBUILD}.`,
+    );
+  }
+  binding = loaded as Binding;
+  return binding;
+}
+
+/** The one place where an error thrown by the addon becomes a FrescoError. */
+function nativeError(error: unknown): FrescoError {
+  if (error instanceof FrescoError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (typeof code === 'string' && isErrorCode(code)) return new FrescoError(code, message, { cause: error });
+  const tagged = /^\[(FRESCO_ERR_[A-Z_]+)\] ([\s\S]*)$/.exec(message);
+  if (tagged && isErrorCode(tagged[1] as string)) return new FrescoError(tagged[1] as never, tagged[2] as string, { cause: error });
+  return new FrescoError('FRESCO_ERR_INTERNAL', `native addon: ${message}`, { cause: error });
+}
+
+/** The path (`ops[3].value`) of the first NaN or infinite number in a plan, which JSON cannot carry. */
+function nonFinite(value: unknown, path: string, seen: Set<unknown>): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : path;
+  if (typeof value !== 'object' || value === null || seen.has(value)) return undefined;
+  seen.add(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nonFinite(value[i], `${path}[${i}]`, seen);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const [key, v] of Object.entries(value)) {
+    const found = nonFinite(v, path ? `${path}.${key}` : key, seen);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function checkRows(rows: unknown): number {
+  if (typeof rows !== 'number' || !Number.isInteger(rows) || rows < 0 || rows > 0xffff_ffff) {
+    throw new FrescoError('FRESCO_ERR_PLAN_INPUT', `rows must be an integer from 0 to 4294967295, got ${String(rows)}`);
+  }
+  return rows;
+}
+
+function allocate(length: number): Float32Array {
+  try {
+    return new Float32Array(length);
+  } catch (error) {
+    throw new FrescoError('FRESCO_ERR_PLAN_INPUT', `the output matrix (${length} floats) is too large to allocate`, { cause: error });
+  }
+}
+
+class CompiledNativePlan implements NativePlan {
+  readonly inputCount: number;
+  readonly outputCount: number;
+  readonly inputNames: readonly string[];
+  readonly #handle: PlanHandle;
+  readonly #binding: Binding;
+
+  constructor(b: Binding, handle: PlanHandle) {
+    this.#binding = b;
+    this.#handle = handle;
+    const info = b.planInfo(handle);
+    this.inputCount = info.inputCount;
+    this.outputCount = info.outputCount;
+    this.inputNames = info.inputNames;
+  }
+
+  run(columns: NativeColumn[], rows: number): Float32Array {
+    checkRows(rows);
+    if (!Array.isArray(columns)) {
+      throw new FrescoError('FRESCO_ERR_PLAN_INPUT', `columns must be an array (one column per plan input), got ${typeof columns}`);
+    }
+    const out = allocate(rows * this.outputCount);
+    try {
+      this.#binding.planRun(this.#handle, columns, rows, out);
+    } catch (error) {
+      throw nativeError(error);
+    }
+    return out;
+  }
+
+  runRow(numeric: Float64Array, strings: (string | null)[], out: Float32Array): void {
+    try {
+      this.#binding.planRunRow(this.#handle, numeric, strings, out);
+    } catch (error) {
+      throw nativeError(error);
+    }
+  }
+}
+
+/**
+ * Validates and compiles a plan (the plan object, or its JSON text) for the native executor.
+ * Throws FRESCO_ERR_PLAN_INVALID for a malformed plan (the message names the op).
+ */
+export function compileNativePlan(plan: unknown): NativePlan {
+  const b = load();
+  let json: string | undefined;
+  if (typeof plan === 'string') {
+    json = plan;
+  } else {
+    const bad = nonFinite(plan, '', new Set());
+    if (bad !== undefined) {
+      const op = /^ops\[(\d+)\]/.exec(bad);
+      const where = op ? `op ${op[1]}: ${bad}` : bad || 'the plan';
+      throw new FrescoError('FRESCO_ERR_PLAN_INVALID', `${where} is not a finite number; plans are JSON, which has no NaN or Infinity`);
+    }
+    try {
+      json = JSON.stringify(plan);
+    } catch (error) {
+      throw new FrescoError('FRESCO_ERR_PLAN_INVALID', `plan cannot be serialized to JSON: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    if (json === undefined) throw new FrescoError('FRESCO_ERR_PLAN_INVALID', `plan must be a JSON object, got ${typeof plan}`);
+  }
+  try {
+    return new CompiledNativePlan(b, b.compilePlan(json));
+  } catch (error) {
+    throw nativeError(error);
+  }
+}
+
+/** Interleaves f32 columns (each `rows` long) into a row-major rows x columns.length matrix. */
+export function assembleColumns(columns: Float32Array[], rows: number): Float32Array {
+  const b = load();
+  checkRows(rows);
+  if (!Array.isArray(columns)) throw new FrescoError('FRESCO_ERR_PLAN_INPUT', `columns must be an array of Float32Array, got ${typeof columns}`);
+  const out = allocate(rows * columns.length);
+  try {
+    b.assembleColumns(columns, rows, out);
+  } catch (error) {
+    throw nativeError(error);
+  }
+  return out;
+}
+
+/** The loaded addon's ABI version and path (loads it). */
+export function nativeInfo(): { abi: number; path: string } {
+  const b = load();
+  return { abi: b.abiVersion(), path: nativeAddonPath() };
+}

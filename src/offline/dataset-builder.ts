@@ -1,0 +1,360 @@
+/**
+ * Builds point-in-time datasets: training sets (label rows + features as of each label's time)
+ * and prediction sets (entity rows + features as of one time). Composes the statements of the
+ * SQL dialect (sql-dialect.ts), profiles what it read and wrote, checks expectations, and writes
+ * the output and its manifest under temporary names, renamed only once everything succeeded.
+ */
+import { writeFileSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { FrescoError } from '../errors/index.js';
+import { featureColumnName } from '../features/feature-schema-from-definitions.js';
+import { selectFeatures, type Feature, type FeatureTable } from '../features/definitions.js';
+import { loadProject, requireApplied, type Project } from '../features/project.js';
+import { StateStore } from '../features/state-store.js';
+import { openEngine, type Engine, type EngineOptions } from './engine.js';
+import { commitFiles, discard, sha256File, temporaryPath } from './files.js';
+import { writeHdf5FromQuery } from './hdf5-lake.js';
+import { allowedAggregates, checkColumn, checkTable, type CheckResult } from './quality/checks.js';
+import { profileRelation, type TableProfile } from './quality/profile.js';
+import { describeFailure, newRunId, reportStatus, saveReport, summarize, type QualityReport } from './quality/report.js';
+import { columnKind, kindForFeature, registerFile, registerSource, requireColumn, SQL_TYPES, type Relation } from './sources.js';
+import { DuckDbDialect, type PitTable, type SqlDialect } from './sql-dialect.js';
+
+export interface DatasetRequest {
+  /** Project folder (default: the current folder) or a loaded project. */
+  project?: string | Project;
+  /** Training set: the label file (.parquet, .csv, .h5) and its timestamp column. */
+  labels?: string;
+  timestamp?: string;
+  /** HDF5 label files: the group to read. */
+  labelsGroup?: string;
+  /** Prediction set: a file of entity rows (join-key columns), and the time to look features up as of (default: now). */
+  entities?: string;
+  asOf?: string | Date;
+  /** `table.feature`, `table.*` or feature service names. */
+  features: string[];
+  /** Output file: `.parquet` or `.h5`. The manifest goes to `<out>.manifest.json`. */
+  out: string;
+  /** HDF5 output: the group name (default `dataset`). */
+  outGroup?: string;
+  engine?: EngineOptions;
+  /** Where progress lines go. */
+  log?: (line: string) => void;
+}
+
+export interface DatasetManifest {
+  format: 'fresco.dataset';
+  version: 1;
+  kind: 'training' | 'prediction';
+  createdAt: string;
+  project: string;
+  output: { file: string; format: 'parquet' | 'h5'; rows: number; columns: { name: string; type: string }[] };
+  labels?: { file: string; timestamp: string; rows: number; files: { path: string; sha256: string }[] };
+  entities?: { file: string; asOf: string; rows: number; files: { path: string; sha256: string }[] };
+  features: { table: string; feature: string; column: string; type: string }[];
+  /** table -> definition version label (`v3-<hash>`). */
+  versions: Record<string, string>;
+  sources: Record<string, { files: { path: string; sha256: string }[]; rows: number }>;
+  pointInTime: { engine: string; rule: string };
+  quality: { report: string; html: string; status: QualityReport['status']; summary: string };
+  timingsMs: Record<string, number>;
+}
+
+export interface DatasetResult {
+  out: string;
+  manifestFile: string;
+  manifest: DatasetManifest;
+  report: QualityReport;
+}
+
+const RULE =
+  'feature event timestamp <= label timestamp (inclusive) and >= label timestamp - ttl when ttl > 0; latest event timestamp wins, then latest created timestamp; every label row exactly once';
+
+const AS_OF = '__fresco_as_of';
+
+function outputFormat(out: string): 'parquet' | 'h5' {
+  const ext = extname(out).toLowerCase();
+  if (ext === '.parquet') return 'parquet';
+  if (ext === '.h5' || ext === '.hdf5') return 'h5';
+  throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `${out}: the output must end in .parquet or .h5`, { location: { file: out } });
+}
+
+function parseAsOf(value: string | Date | undefined): Date {
+  if (value === undefined) return new Date();
+  const d = value instanceof Date ? value : new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value.replace(' ', 'T')}Z`);
+  if (Number.isNaN(d.getTime())) throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `--as-of "${String(value)}" is not a time (use ISO 8601, e.g. 2001-06-01T00:00:00Z)`);
+  return d;
+}
+
+interface TablePlan {
+  table: FeatureTable;
+  features: Feature[];
+  source: Relation;
+  pit: PitTable;
+}
+
+export async function buildDataset(request: DatasetRequest): Promise<DatasetResult> {
+  const log = request.log ?? (() => {});
+  const timings: Record<string, number> = {};
+  let t = performance.now();
+  const lap = (name: string) => {
+    const now = performance.now();
+    timings[name] = Math.round(now - t);
+    t = now;
+  };
+  const project = typeof request.project === 'object' ? request.project : loadProject(request.project ?? '.');
+  const defs = project.definitions;
+  const training = request.labels !== undefined;
+  if (training === (request.entities !== undefined)) {
+    throw new FrescoError('FRESCO_ERR_USAGE', 'give either labels (a training set, with --timestamp) or entities (a prediction set, with --as-of)');
+  }
+  if (training && !request.timestamp) throw new FrescoError('FRESCO_ERR_USAGE', 'a training set needs the label timestamp column (--timestamp)');
+  const out = resolve(request.out);
+  const format = outputFormat(out);
+  const selection = selectFeatures(defs, request.features);
+  const versions = requireApplied(project, selection.keys());
+  const asOf = training ? undefined : parseAsOf(request.asOf);
+  const dialect: SqlDialect = new DuckDbDialect();
+  const q = (s: string) => dialect.ident(s);
+  const engine = await openEngine({ tempDir: resolve(project.config.root, '.fresco', 'tmp'), ...request.engine });
+  const startedAt = new Date();
+  const temporaries: string[] = [];
+  try {
+    // Label (or entity) rows.
+    const inputFile = resolve((training ? request.labels : request.entities)!);
+    const labels = await registerFile(engine, dialect, {
+      name: '__fresco_labels_raw',
+      path: inputFile,
+      what: training ? 'labels' : 'entity rows',
+      ...(request.labelsGroup ? { group: request.labelsGroup } : {}),
+    });
+    let labelRelation = q(labels.name);
+    let labelTs = request.timestamp ?? AS_OF;
+    if (training) {
+      requireColumn(labels, labelTs, 'temporal', 'label timestamp');
+    } else {
+      if (labels.columns.has(AS_OF)) throw new FrescoError('FRESCO_ERR_DATA_INVALID', `${inputFile}: column "${AS_OF}" is reserved`, { location: { file: inputFile, key: AS_OF } });
+      labelRelation = `(SELECT *, TIMESTAMP '${asOf!.toISOString().replace('T', ' ').replace('Z', '')}' AS ${AS_OF} FROM ${q(labels.name)})`;
+      labelTs = AS_OF;
+    }
+    const labelColumns = [...labels.columns.keys()];
+    lap('readLabels');
+
+    // Feature tables: register sources, check columns, build each table's feature-row relation.
+    const plans: TablePlan[] = [];
+    const sourceRelations = new Map<string, Relation>();
+    let i = 0;
+    for (const [tableName, features] of selection) {
+      const table = defs.tables.get(tableName)!;
+      const sourceDef = defs.sources.get(table.source)!;
+      let source = sourceRelations.get(sourceDef.name);
+      if (!source) {
+        source = await registerSource(engine, dialect, sourceDef, `__fresco_source_${sourceDef.name}`);
+        sourceRelations.set(sourceDef.name, source);
+      }
+      const keys = table.joinKeys.map((k) => {
+        const sourceType = requireColumn(source!, table.keyMap[k]!, 'key', `join key "${k}" of table "${table.name}"`);
+        const labelColumn = table.joinKeyMap[k]!;
+        const labelType = requireColumn(labels, labelColumn, 'key', `join key "${k}" of table "${table.name}"`);
+        if (columnKind(sourceType) !== columnKind(labelType)) {
+          throw new FrescoError(
+            'FRESCO_ERR_DATA_INVALID',
+            `${labels.path}: column "${labelColumn}" (join key "${k}" of table "${table.name}") has type ${labelType}, but the source column "${table.keyMap[k]}" in ${source!.path} has type ${sourceType}`,
+            { location: { file: labels.path, key: labelColumn } },
+          );
+        }
+        return { label: labelColumn, table: k };
+      });
+      const alias = `t${i++}`;
+      const keyProjection = table.joinKeys.map((k) => `${q(table.keyMap[k]!)} AS ${q(k)}`);
+      let relation: string;
+      if (table.kind === 'windowed') {
+        requireColumn(source, sourceDef.timestamp!, 'temporal', `timestamp of source "${sourceDef.name}"`);
+        for (const f of table.features) {
+          if (f.column !== '*') requireColumn(source, f.column, 'numeric', `column of feature "${table.name}.${f.name}"`);
+        }
+        const columns = [...new Set(table.features.filter((f) => f.column !== '*').map((f) => f.column))];
+        const keyed = `(SELECT ${[...keyProjection, q(sourceDef.timestamp!), ...columns.map(q)].join(', ')} FROM ${q(source.name)})`;
+        // Windowed rows are materialized once: the as-of join then scans a small table.
+        const name = `__fresco_rows_${table.name}`;
+        await engine.run(
+          `CREATE TEMP TABLE ${q(name)} AS SELECT * FROM ${dialect.windowedFeatureRows({
+            relation: keyed,
+            keys: table.joinKeys,
+            eventTs: sourceDef.timestamp!,
+            intervalSeconds: table.intervalSeconds!,
+            features: features.map((f) => ({ name: f.name, function: f.function!, column: f.column, windowSeconds: f.windowSeconds!, sqlType: SQL_TYPES[f.type] })),
+          })}`,
+        );
+        relation = q(name);
+      } else {
+        for (const f of features) requireColumn(source, f.column, kindForFeature(f.type), `column of feature "${table.name}.${f.name}"`);
+        const casts = features.map((f) => `CAST(${q(f.column)} AS ${SQL_TYPES[f.type]}) AS ${q(f.name)}`);
+        if (table.kind === 'batch') {
+          requireColumn(source, sourceDef.timestamp!, 'temporal', `timestamp of source "${sourceDef.name}"`);
+          if (sourceDef.createdTimestamp) requireColumn(source, sourceDef.createdTimestamp, 'temporal', `created_timestamp of source "${sourceDef.name}"`);
+          const stamps = [q(sourceDef.timestamp!), ...(sourceDef.createdTimestamp ? [q(sourceDef.createdTimestamp)] : [])];
+          const keyed = `(SELECT ${[...keyProjection, ...stamps, ...casts].join(', ')} FROM ${q(source.name)})`;
+          relation = dialect.latestPerEvent({
+            relation: keyed,
+            keys: table.joinKeys,
+            eventTs: sourceDef.timestamp!,
+            ...(sourceDef.createdTimestamp ? { createdTs: sourceDef.createdTimestamp } : {}),
+            columns: features.map((f) => f.name),
+          });
+        } else {
+          const name = `__fresco_rows_${table.name}`;
+          await engine.run(`CREATE TEMP TABLE ${q(name)} AS SELECT ${[...keyProjection, ...casts].join(', ')} FROM ${q(source.name)} WHERE ${table.joinKeys.map((k) => `${q(table.keyMap[k]!)} IS NOT NULL`).join(' AND ')}`);
+          const [dup] = await engine.rows(`SELECT ${table.joinKeys.map((k) => `CAST(${q(k)} AS VARCHAR) AS ${q(k)}`).join(', ')}, count(*) AS n FROM ${q(name)} GROUP BY ALL HAVING count(*) > 1 LIMIT 1`);
+          if (dup) {
+            const key = table.joinKeys.map((k) => `${k}=${String(dup[k])}`).join(', ');
+            throw new FrescoError('FRESCO_ERR_DATA_INVALID', `${source.path}: static table "${table.name}" has ${String(dup.n)} rows for ${key}; a table without timestamps needs one row per entity`, {
+              location: { file: source.path, key: table.keyMap[table.joinKeys[0]!]! },
+            });
+          }
+          relation = q(name);
+        }
+      }
+      const pit: PitTable = {
+        alias,
+        relation,
+        keys,
+        timed: table.kind !== 'static',
+        ttlSeconds: table.ttlSeconds,
+        features: features.map((f) => ({ column: f.name, as: featureColumnName(table.name, f.name) })),
+      };
+      for (const f of pit.features) {
+        if (labels.columns.has(f.as)) throw new FrescoError('FRESCO_ERR_DATA_INVALID', `${labels.path}: column "${f.as}" clashes with the feature column of the same name`, { location: { file: labels.path, key: f.as } });
+      }
+      plans.push({ table, features, source, pit });
+    }
+    lap('prepareFeatures');
+
+    const join = dialect.pointInTimeJoin({
+      labels: labelRelation,
+      labelColumns: training ? labelColumns : labelColumns.filter((c) => c !== AS_OF),
+      labelTimestamp: labelTs,
+      tables: plans.map((p) => p.pit),
+    });
+    await engine.run(`CREATE TEMP TABLE __fresco_dataset AS ${join}`);
+    lap('pointInTimeJoin');
+    log(`joined ${plans.length} feature table(s) onto the ${training ? 'labels' : 'entity rows'}`);
+
+    // Quality: profile what was read and written, check expectations.
+    const profiles: TableProfile[] = [];
+    const checks: CheckResult[] = [];
+    const labelProfile = await profileRelation(engine, { name: training ? 'labels' : 'entities', relation: q(labels.name), columns: labels.columns, file: labels.path, ...(training ? { timeColumn: labelTs } : {}) });
+    profiles.push(labelProfile.profile);
+    const referenceTime = training ? (labelProfile.profile.freshness?.newest ? new Date(`${labelProfile.profile.freshness.newest.replace(' ', 'T')}Z`) : undefined) : asOf;
+    const store = new StateStore(project.config.stateFile);
+    const sourceRows: Record<string, number> = {};
+    try {
+      for (const [name, relation] of sourceRelations) {
+        const def = defs.sources.get(name)!;
+        const used = new Set<string>();
+        for (const p of plans.filter((p) => p.table.source === name)) {
+          Object.values(p.table.keyMap).forEach((c) => used.add(c));
+          p.features.forEach((f) => f.column !== '*' && used.add(f.column));
+        }
+        if (def.timestamp) used.add(def.timestamp);
+        if (def.createdTimestamp) used.add(def.createdTimestamp);
+        const columnChecks = def.expectations.filter((e) => e.column);
+        for (const e of columnChecks) used.add(e.column!);
+        const columns = new Map([...relation.columns].filter(([c]) => used.has(c)));
+        const allowed = columnChecks.filter((e) => e.allowed).map((e) => ({ column: e.column!, allowed: e.allowed! }));
+        const { profile, extra } = await profileRelation(engine, {
+          name: `source:${name}`,
+          relation: q(relation.name),
+          columns,
+          file: def.path,
+          ...(def.timestamp ? { timeColumn: def.timestamp } : {}),
+          extra: allowedAggregates(allowed.filter((a) => columns.has(a.column))),
+        });
+        profiles.push(profile);
+        sourceRows[name] = profile.rows;
+        const previous = store.previousRows(profile.name);
+        for (const e of def.expectations) {
+          if (e.column) checks.push(...checkColumn(profile, e.column, e, extra));
+          checks.push(...checkTable(profile, e, { ...(referenceTime ? { referenceTime } : {}), ...(previous ? { previousRows: previous.rows } : {}) }));
+        }
+      }
+    } finally {
+      store.close();
+    }
+    const datasetColumns = await engine.describe('__fresco_dataset');
+    const featureChecks = plans.flatMap((p) => p.features.flatMap((f) => f.expectations.map((e) => ({ column: featureColumnName(p.table.name, f.name), e }))));
+    const { profile: datasetProfile, extra: datasetExtra } = await profileRelation(engine, {
+      name: 'dataset',
+      relation: '__fresco_dataset',
+      columns: datasetColumns,
+      file: out,
+      extra: allowedAggregates(featureChecks.filter((c) => c.e.allowed).map((c) => ({ column: c.column, allowed: c.e.allowed! }))),
+    });
+    profiles.push(datasetProfile);
+    for (const { column, e } of featureChecks) checks.push(...checkColumn(datasetProfile, column, e, datasetExtra));
+    if (datasetProfile.rows !== labelProfile.profile.rows) {
+      throw new FrescoError('FRESCO_ERR_INTERNAL', `the point-in-time join produced ${datasetProfile.rows} rows for ${labelProfile.profile.rows} label rows`);
+    }
+    const report: QualityReport = {
+      format: 'fresco.quality',
+      version: 1,
+      id: newRunId(startedAt),
+      kind: 'dataset',
+      subject: out,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      status: reportStatus(checks),
+      tables: profiles,
+      checks,
+    };
+    const saved = saveReport(project.config.qualityDir, project.config.stateFile, report);
+    lap('quality');
+    log(`quality ${report.status}: ${summarize(report)} (${saved.html})`);
+    if (report.status === 'failed') {
+      const failures = checks.filter((c) => !c.passed && c.severity === 'error');
+      throw new FrescoError('FRESCO_ERR_QUALITY_FAILED', `data-quality checks failed, no dataset written:\n  ${failures.map(describeFailure).join('\n  ')}\n  report: ${saved.html}`, {
+        location: { file: saved.json, key: failures[0]!.column ?? failures[0]!.table },
+      });
+    }
+
+    // Output, then the manifest; each under a temporary name until both are complete.
+    const tmpOut = temporaryPath(out);
+    temporaries.push(tmpOut);
+    const datasetQuery = 'SELECT * FROM __fresco_dataset';
+    if (format === 'parquet') await engine.run(`COPY (${datasetQuery}) TO ${dialect.literal(tmpOut)} (FORMAT parquet, COMPRESSION zstd)`);
+    else await writeHdf5FromQuery(engine, datasetQuery, tmpOut, request.outGroup ?? 'dataset');
+    lap('write');
+    const hashes = async (files: string[]) => Promise.all(files.map(async (path) => ({ path, sha256: await sha256File(path) })));
+    const manifest: DatasetManifest = {
+      format: 'fresco.dataset',
+      version: 1,
+      kind: training ? 'training' : 'prediction',
+      createdAt: new Date().toISOString(),
+      project: project.config.name,
+      output: { file: out, format, rows: datasetProfile.rows, columns: [...datasetColumns].map(([name, type]) => ({ name, type })) },
+      ...(training
+        ? { labels: { file: labels.path, timestamp: labelTs, rows: labelProfile.profile.rows, files: await hashes(labels.files) } }
+        : { entities: { file: labels.path, asOf: asOf!.toISOString(), rows: labelProfile.profile.rows, files: await hashes(labels.files) } }),
+      features: plans.flatMap((p) => p.features.map((f) => ({ table: p.table.name, feature: f.name, column: featureColumnName(p.table.name, f.name), type: f.type }))),
+      versions,
+      sources: Object.fromEntries(await Promise.all([...sourceRelations].map(async ([name, r]) => [name, { files: await hashes(r.files), rows: sourceRows[name] ?? 0 }] as const))),
+      pointInTime: { engine: dialect.name, rule: RULE },
+      quality: { report: saved.json, html: saved.html, status: report.status, summary: summarize(report) },
+      timingsMs: timings,
+    };
+    lap('hash');
+    manifest.timingsMs = { ...timings };
+    const manifestFile = `${out}.manifest.json`;
+    const tmpManifest = temporaryPath(manifestFile);
+    temporaries.push(tmpManifest);
+    writeFileSync(tmpManifest, `${JSON.stringify(manifest, null, 2)}\n`);
+    // Data first, manifest last: a dataset without its manifest is not complete (and a stale
+    // manifest from an earlier build must not describe the new data).
+    discard([manifestFile]);
+    commitFiles([{ tmp: tmpOut, final: out }, { tmp: tmpManifest, final: manifestFile }]);
+    return { out, manifestFile, manifest, report };
+  } finally {
+    discard(temporaries);
+    engine.close();
+  }
+}

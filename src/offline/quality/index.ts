@@ -1,0 +1,3 @@
+export * from './profile.js';
+export * from './checks.js';
+export * from './report.js';

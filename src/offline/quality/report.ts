@@ -1,0 +1,127 @@
+/**
+ * Quality reports: kept as `<quality dir>/<run id>/report.json` plus `report.html` (a standalone
+ * page with a histogram per numeric column), and listed in the project's state database.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FrescoError } from '../../errors/index.js';
+import { StateStore } from '../../features/state-store.js';
+import { commitFiles, temporaryPath } from '../files.js';
+import type { CheckResult } from './checks.js';
+import type { ColumnProfile, TableProfile } from './profile.js';
+
+export interface QualityReport {
+  format: 'fresco.quality';
+  version: 1;
+  id: string;
+  /** What ran: `dataset`, `materialize`, `ingest`... */
+  kind: string;
+  /** What it produced or read, in a few words (the output file...). */
+  subject: string;
+  startedAt: string;
+  finishedAt: string;
+  status: 'passed' | 'warned' | 'failed';
+  tables: TableProfile[];
+  checks: CheckResult[];
+}
+
+export function newRunId(now = new Date()): string {
+  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+}
+
+export function reportStatus(checks: CheckResult[]): QualityReport['status'] {
+  if (checks.some((c) => !c.passed && c.severity === 'error')) return 'failed';
+  return checks.some((c) => !c.passed) ? 'warned' : 'passed';
+}
+
+export function summarize(report: Pick<QualityReport, 'status' | 'tables' | 'checks'>): string {
+  const failed = report.checks.filter((c) => !c.passed);
+  const rows = report.tables.map((t) => `${t.name} ${t.rows}`).join(', ');
+  return `${report.status}: ${report.checks.length} check(s), ${failed.length} failed; rows: ${rows}`;
+}
+
+export function describeFailure(c: CheckResult): string {
+  return `${c.table}${c.column ? ` column ${c.column}` : ''}: ${c.check} expected ${c.expected}, observed ${c.observed}`;
+}
+
+/** Writes report.json and report.html (atomically) and records the run. Returns the folder. */
+export function saveReport(qualityDir: string, stateFile: string, report: QualityReport): { dir: string; json: string; html: string } {
+  const dir = join(qualityDir, report.id);
+  mkdirSync(dir, { recursive: true });
+  const json = join(dir, 'report.json');
+  const html = join(dir, 'report.html');
+  const tmpJson = temporaryPath(json);
+  const tmpHtml = temporaryPath(html);
+  writeFileSync(tmpJson, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(tmpHtml, renderHtml(report));
+  commitFiles([{ tmp: tmpHtml, final: html }, { tmp: tmpJson, final: json }]);
+  const store = new StateStore(stateFile);
+  try {
+    store.recordQualityRun(
+      { id: report.id, kind: report.kind, startedAt: report.startedAt, status: report.status, report: json, summary: `${report.subject}: ${summarize(report)}` },
+      Object.fromEntries(report.tables.map((t) => [t.name, t.rows])),
+    );
+  } finally {
+    store.close();
+  }
+  return { dir, json, html };
+}
+
+export function readReport(file: string): QualityReport {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as QualityReport;
+  } catch (error) {
+    throw new FrescoError('FRESCO_ERR_NOT_FOUND', `${file}: cannot read the quality report: ${(error as Error).message}`, { location: { file }, cause: error });
+  }
+}
+
+const esc = (s: unknown) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+const fmt = (v: unknown) => (typeof v === 'number' ? Number(v.toPrecision(5)).toString() : v === undefined ? '' : esc(v));
+
+function histogramSvg(c: ColumnProfile): string {
+  if (!c.histogram) return '';
+  const { counts, edges } = c.histogram;
+  const peak = Math.max(1, ...counts);
+  const w = 200;
+  const h = 48;
+  const bw = w / counts.length;
+  const bars = counts
+    .map((n, i) => {
+      const bh = (n / peak) * h;
+      return `<rect x="${(i * bw).toFixed(1)}" y="${(h - bh).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${bh.toFixed(1)}"><title>[${fmt(edges[i])}, ${fmt(edges[i + 1])}): ${n}</title></rect>`;
+    })
+    .join('');
+  return `<svg width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="histogram of ${esc(c.name)}">${bars}</svg>`;
+}
+
+export function renderHtml(report: QualityReport): string {
+  const checks = report.checks
+    .map((c) => `<tr class="${c.passed ? 'ok' : c.severity}"><td>${c.passed ? 'pass' : c.severity === 'error' ? 'FAIL' : 'warn'}</td><td>${esc(c.table)}</td><td>${esc(c.column ?? '')}</td><td>${c.check}</td><td>${esc(c.expected)}</td><td>${esc(c.observed)}</td></tr>`)
+    .join('\n');
+  const tables = report.tables
+    .map(
+      (t) => `<h2>${esc(t.name)} <small>${t.rows.toLocaleString('en-US')} rows${t.file ? ` · ${esc(t.file)}` : ''}${t.freshness ? ` · newest ${esc(t.freshness.newest)}` : ''}</small></h2>
+<table><tr><th>column</th><th>type</th><th>null rate</th><th>distinct≈</th><th>min</th><th>max</th><th>mean</th><th>stddev</th><th>p50</th><th>histogram</th></tr>
+${t.columns
+  .map(
+    (c) =>
+      `<tr><td>${esc(c.name)}</td><td>${esc(c.type)}</td><td>${(c.nullRate * 100).toFixed(2)}%</td><td>${c.distinct}</td><td>${fmt(c.min)}</td><td>${fmt(c.max)}</td><td>${fmt(c.mean)}</td><td>${fmt(c.stddev)}</td><td>${fmt(c.quantiles?.p50)}</td><td>${histogramSvg(c)}</td></tr>`,
+  )
+  .join('\n')}
+</table>`,
+    )
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Fresco quality report ${esc(report.id)}</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin-bottom:2em}td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:middle}
+tr.error td{background:#fdd}tr.warn td{background:#ffd}svg rect{fill:#4a7ab8}small{color:#666;font-weight:normal}.status-failed{color:#b00}.status-passed{color:#070}.status-warned{color:#a60}</style></head>
+<body><h1>Quality report <code>${esc(report.id)}</code></h1>
+<p>${esc(report.kind)} · ${esc(report.subject)} · started ${esc(report.startedAt)} · status <b class="status-${report.status}">${report.status}</b></p>
+<h2>Checks</h2><table><tr><th></th><th>table</th><th>column</th><th>check</th><th>expected</th><th>observed</th></tr>
+${checks || '<tr><td colspan="6">no expectations declared</td></tr>'}
+</table>
+${tables}
+</body></html>
+`;
+}
