@@ -12,6 +12,7 @@ import { packageRoot } from '../src/package-root.js';
 import { runKernelBenchmarks } from './kernels.js';
 import { runOfflineBenchmarks } from './offline.js';
 import { runRegistryBenchmarks } from './registry.js';
+import { runDslBenchmarks } from './dsl.js';
 import type { BenchRow } from './row.js';
 
 /** Suites by name. Add a suite: write bench/<name>.ts returning BenchRow[], and list it here. */
@@ -19,6 +20,7 @@ const SUITES: Record<string, (log: (line: string) => void) => Promise<BenchRow[]
   kernels: runKernelBenchmarks,
   offline: runOfflineBenchmarks,
   registry: runRegistryBenchmarks,
+  dsl: runDslBenchmarks,
 };
 
 function commit(): string {

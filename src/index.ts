@@ -2,6 +2,7 @@
 export * from './errors/index.js';
 export * from './plan/index.js';
 export { readColumns, type ColumnTable, type ReadOptions } from './offline/read-columns.js';
+export * from './dsl/index.js';
 export * from './models/index.js';
 export * from './registry/index.js';
 export * from './config/index.js';

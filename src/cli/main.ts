@@ -8,6 +8,7 @@ import { FrescoError } from '../errors/index.js';
 import { packageRoot } from '../package-root.js';
 import { registerPlanCommands } from './plan-commands.js';
 import { registerModelsCommands } from './models-commands.js';
+import { registerDslCommands } from './dsl-commands.js';
 import { registerFeatureStoreCommands } from './project-commands.js';
 import { type Io, processIo, reportError } from './output.js';
 
@@ -26,6 +27,7 @@ export function buildProgram(io: Io): Command {
     .exitOverride();
   registerPlanCommands(program, io);
   registerModelsCommands(program, io);
+  registerDslCommands(program, io);
   registerFeatureStoreCommands(program, io);
   return program;
 }
