@@ -1,64 +1,46 @@
 /**
- * The quickstart: Fresco's native plan executor on real data.
+ * The quickstart (`npm run quickstart`): Fresco end to end on real data, the 3M US flights of 2001
+ * from the npm package vega-datasets. Each step lives in examples/steps/ and does the real thing:
  *
- * Reads the 3M US flights of 2001 (npm package vega-datasets) through DuckDB, runs a feature plan
- * (time of day, weekend, evening, scaled log distance, distance buckets, one-hot origin airport,
- * hashed destination) natively and in the TypeScript reference evaluator, checks they agree, and
- * prints the first rows of the model-ready matrix. Later issues grow this into the whole pipeline.
+ *  1. kernels   - a feature plan over 3M flights, natively and in the reference evaluator
+ *  2. offline   - a feature-store project: definitions, apply, a point-in-time training set
+ *  3. dsl       - a feature spec compiled, fitted on flights and frozen into a plan
+ *  4. registry  - an example ONNX model package registered with an alias
+ *
+ * Everything is written under .quickstart/ in the repository (recreated on every run).
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { table } from '../src/cli/output.js';
-import { readColumns } from '../src/offline/read-columns.js';
-import { compilePlan, runReference, validatePlan } from '../src/plan/index.js';
 import { packageRoot } from '../src/package-root.js';
-import { compareMatrices } from '../src/plan/compare.js';
-import { vegaDataFile } from './context.js';
+import { type QuickstartContext, vegaDataFile } from './context.js';
+import { dslStep } from './steps/dsl.js';
+import { kernelsStep } from './steps/kernels.js';
+import { offlineStep } from './steps/offline.js';
+import { registryStep } from './steps/registry.js';
 
-const root = packageRoot();
-const flights = vegaDataFile('flights-3m.parquet');
-const plan = validatePlan(JSON.parse(readFileSync(join(root, 'examples', 'flights.plan.json'), 'utf8'))).plan;
-const names = plan.output_names ?? plan.outputs.map((_, j) => `c${j}`);
+const projectDir = join(packageRoot(), '.quickstart');
+rmSync(projectDir, { recursive: true, force: true });
+mkdirSync(projectDir, { recursive: true });
 
-const t0 = performance.now();
-const data = await readColumns(flights, { columns: plan.inputs.map((input) => input.name) });
-const t1 = performance.now();
-console.log(`read ${data.rows.toLocaleString('en-US')} flights (${plan.inputs.map((i) => i.name).join(', ')}) from ${flights} in ${((t1 - t0) / 1000).toFixed(1)} s`);
+const ctx: QuickstartContext = {
+  projectDir,
+  flightsParquet: vegaDataFile('flights-3m.parquet'),
+  airportsCsv: vegaDataFile('airports.csv'),
+  log: (line) => console.log(line.replace(/^/gm, '  ')),
+};
 
-const compiled = compilePlan(plan);
-const t2 = performance.now();
-const native = compiled.run(data.columns, data.rows);
-const t3 = performance.now();
-const reference = runReference(plan, data.columns, data.rows);
-const t4 = performance.now();
+const steps: [string, (ctx: QuickstartContext) => Promise<unknown>][] = [
+  ['native feature plan over 3M flights', kernelsStep],
+  ['feature store: definitions and a point-in-time training set', offlineStep],
+  ['feature DSL: compile, fit, freeze', dslStep],
+  ['model registry: register a package with an alias', registryStep],
+];
 
-const nativeMs = t3 - t2;
-const referenceMs = t4 - t3;
-console.log(`plan: ${plan.ops.length} ops -> ${plan.outputs.length} columns`);
-console.log(`  native:    ${nativeMs.toFixed(1)} ms (${((data.rows / nativeMs) * 1000 / 1e6).toFixed(1)} M rows/s)`);
-console.log(`  reference: ${referenceMs.toFixed(1)} ms (native is ${(referenceMs / nativeMs).toFixed(1)}x faster)`);
-
-const diff = compareMatrices(plan, native, reference);
-if (diff) {
-  console.error(`native and reference disagree: ${diff}`);
-  process.exit(1);
+const started = performance.now();
+for (const [i, [title, step]] of steps.entries()) {
+  console.log(`\n== ${i + 1}/${steps.length} ${title}`);
+  const t0 = performance.now();
+  await step(ctx);
+  console.log(`   (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 }
-console.log('  native == reference on every row and column');
-
-// One row through the online path: the same plan, the same numbers.
-const row = 0;
-const out = new Float32Array(plan.outputs.length);
-const numeric = Float64Array.from(data.columns, (c) => (c.kind === 'f64' ? (c.values[row] as number) : NaN));
-const strings = data.columns.filter((c) => c.kind === 'dict').map((c) => c.dictionary[c.codes[row] as number] ?? null);
-compiled.runRow(numeric, strings, out);
-const batchRow = native.subarray(0, plan.outputs.length);
-if (!out.every((v, j) => Object.is(v, batchRow[j]))) {
-  console.error('runRow disagrees with run on row 0');
-  process.exit(1);
-}
-console.log('  one row through runRow == the batch result\n');
-
-const width = plan.outputs.length;
-const head = Array.from({ length: 5 }, (_, r) => Array.from(native.subarray(r * width, (r + 1) * width), (v) => Number(v.toPrecision(4))));
-console.log('first rows of the model input matrix:');
-console.log(table(names, head));
+console.log(`\nquickstart done in ${((performance.now() - started) / 1000).toFixed(0)} s; project in ${projectDir}`);
