@@ -3,18 +3,10 @@
  * so results can be compared across commits (bench/results/*.json).
  */
 import type { Column, Plan, PlanOp } from '../src/plan/index.js';
+import { seededRandom } from '../src/util/seeded-random.js';
 
-/** mulberry32: a tiny seeded generator, enough for reproducible benchmark data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The benchmarks' seeded generator (mulberry32). */
+export const rng = seededRandom;
 
 /** A 10-op plan over two numbers, a timestamp and a string: the shape of a typical feature spec. */
 export const TEN_OP_PLAN: Plan = {

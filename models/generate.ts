@@ -16,21 +16,10 @@ import onnxProto from 'onnx-proto';
 import { manifestJsonSchema } from '../src/models/manifest.js';
 import { type ManifestDraft, writeManifest } from '../src/models/package.js';
 import { packageRoot } from '../src/package-root.js';
+import { seededRandom } from '../src/util/seeded-random.js';
 
 const { onnx } = onnxProto;
 const FLOAT = 1;
-
-/** mulberry32: a tiny seeded PRNG, so the weights are the same on every machine. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function tensor(name: string, dims: number[], values: Float32Array) {
   return { name, dims, dataType: FLOAT, rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };

@@ -3,16 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { frescoVersion, runCli } from '../src/cli/main.js';
-import type { Io } from '../src/cli/output.js';
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => void (out += t.endsWith('\n') ? t : `${t}\n`), err: (t) => void (err += t.endsWith('\n') ? t : `${t}\n`) };
-  const code = await runCli(['node', 'fresco', ...args], io);
-  return { code, out, err };
-}
+import { frescoVersion } from '../src/cli/main.js';
+import { cli } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fresco-cli-'));
 const planFile = join(dir, 'plan.json');

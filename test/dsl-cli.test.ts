@@ -3,18 +3,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../src/cli/main.js';
-import type { Io } from '../src/cli/output.js';
+import { cli } from './helpers/cli.js';
 import { loadFrozenPlan } from '../src/dsl/index.js';
 import { packageRoot } from '../src/package-root.js';
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => void (out += t.endsWith('\n') ? t : `${t}\n`), err: (t) => void (err += t.endsWith('\n') ? t : `${t}\n`) };
-  const code = await runCli(['node', 'fresco', ...args], io);
-  return { code, out, err };
-}
 
 const root = packageRoot();
 const spec = join(root, 'examples', 'flights.features');

@@ -3,20 +3,11 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/cli/main.js';
-import type { Io } from '../src/cli/output.js';
+import { cli } from './helpers/cli.js';
 
 const examples = join(import.meta.dirname, '..', 'models');
 const work = mkdtempSync(join(tmpdir(), 'fresco-registry-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => void (out += t.endsWith('\n') ? t : `${t}\n`), err: (t) => void (err += t.endsWith('\n') ? t : `${t}\n`) };
-  const code = await runCli(['node', 'fresco', ...args], io);
-  return { code, out, err };
-}
 
 describe('fresco models (CLI)', () => {
   it('registers, lists, shows, aliases, diffs and exports, with --json', async () => {
