@@ -13,14 +13,21 @@ import { runKernelBenchmarks } from './kernels.js';
 import { runOfflineBenchmarks } from './offline.js';
 import { runRegistryBenchmarks } from './registry.js';
 import { runDslBenchmarks } from './dsl.js';
+import { runTrainingBenchmarks } from './training.js';
+import { runServingBenchmarks } from './serving.js';
 import type { BenchRow } from './row.js';
+import { runBatchBenchmarks } from './batch.js';
 
 /** Suites by name. Add a suite: write bench/<name>.ts returning BenchRow[], and list it here. */
 const SUITES: Record<string, (log: (line: string) => void) => Promise<BenchRow[]>> = {
+  serving: runServingBenchmarks,
   kernels: runKernelBenchmarks,
   offline: runOfflineBenchmarks,
   registry: runRegistryBenchmarks,
   dsl: runDslBenchmarks,
+  training: runTrainingBenchmarks,
+  online: (log) => import('./online.js').then((m) => m.runOnlineBenchmarks(log)),
+  batch: runBatchBenchmarks,
 };
 
 function commit(): string {

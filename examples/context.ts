@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { packageRoot } from '../src/package-root.js';
 
 /** What every quickstart step gets: where to work and where the real data lives. */
 export interface QuickstartContext {
@@ -15,4 +16,14 @@ export interface QuickstartContext {
 /** A file of the vega-datasets package. Its exports hide package.json, so go from its entry point (build/index.js). */
 export function vegaDataFile(name: string): string {
   return join(createRequire(import.meta.url).resolve('vega-datasets'), '..', '..', 'data', name);
+}
+
+/** The context every step runs in: the project under .quickstart/ and the vega-datasets files. */
+export function quickstartContext(): QuickstartContext {
+  return {
+    projectDir: join(packageRoot(), '.quickstart'),
+    flightsParquet: vegaDataFile('flights-3m.parquet'),
+    airportsCsv: vegaDataFile('airports.csv'),
+    log: (line) => console.log(line.replace(/^/gm, '  ')),
+  };
 }

@@ -8,3 +8,7 @@ export * from './registry/index.js';
 export * from './config/index.js';
 export * from './features/index.js';
 export * from './offline/index.js';
+export * from './online/index.js';
+export * from './batch/index.js';
+export * from './training/index.js';
+export * from './serving/index.js';

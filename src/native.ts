@@ -218,3 +218,108 @@ export function nativeInfo(): { abi: number; path: string } {
   const b = load();
   return { abi: b.abiVersion(), path: nativeAddonPath() };
 }
+
+// ---------------------------------------------------------------- online store (embedded)
+// Wrappers over the embedded online store's functions (native/binding/src/online.rs). The
+// layout of write batches and rows is documented in src/online/row-codec.ts.
+
+type OnlineHandle = object;
+interface OnlineBinding {
+  onlineOpen(path: string, mapSize: number): OnlineHandle;
+  onlineClose(handle: OnlineHandle): void;
+  onlineApply(handle: OnlineHandle, ops: Uint8Array): { written: number; skippedOlder: number; deleted: number };
+  onlineMeta(handle: OnlineHandle, table: string): Buffer | null;
+  onlineTables(handle: OnlineHandle): string[];
+  onlineCount(handle: OnlineHandle, table: string): number;
+  onlineRead(
+    handle: OnlineHandle,
+    table: string,
+    keys: string[],
+    asOfMs: number,
+    values: Float64Array,
+    valid: Uint8Array,
+    times: Float64Array,
+    status: Uint8Array,
+    strings: (string | null)[],
+  ): number;
+}
+
+/** An open embedded (LMDB) online store: plain calls into the native core. */
+export interface NativeOnlineStore {
+  /** Applies a framed write batch in one transaction (all or nothing). */
+  apply(ops: Uint8Array): { written: number; skippedOlder: number; deleted: number };
+  meta(table: string): Uint8Array | null;
+  tables(): string[];
+  count(table: string): number;
+  /**
+   * Reads `keys` of `table` in one transaction into the given arrays (keys x features for
+   * values/valid); string features are appended to `strings`. Returns the table's schema hash
+   * (see src/online/row-codec.ts), or -1 when the table is unknown.
+   */
+  read(table: string, keys: string[], asOfMs: number, values: Float64Array, valid: Uint8Array, times: Float64Array, status: Uint8Array, strings: (string | null)[]): number;
+  close(): void;
+}
+
+export function openNativeOnlineStore(path: string, mapSize: number): NativeOnlineStore {
+  const b = load() as unknown as Binding & OnlineBinding;
+  if (typeof b.onlineOpen !== 'function') {
+    throw new FrescoError('FRESCO_ERR_NATIVE_STALE', `The native addon at ${nativeAddonPath()} has no online store; rebuild it: ${REBUILD}.`);
+  }
+  const call = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (error) {
+      throw nativeError(error);
+    }
+  };
+  const handle = call(() => b.onlineOpen(path, mapSize));
+  return {
+    apply: (ops) => call(() => b.onlineApply(handle, ops)),
+    meta: (table) => call(() => b.onlineMeta(handle, table)),
+    tables: () => call(() => b.onlineTables(handle)),
+    count: (table) => call(() => b.onlineCount(handle, table)),
+    read: (table, keys, asOfMs, values, valid, times, status, strings) => {
+      try {
+        return b.onlineRead(handle, table, keys, asOfMs, values, valid, times, status, strings);
+      } catch (error) {
+        throw nativeError(error);
+      }
+    },
+    close: () => call(() => b.onlineClose(handle)),
+  };
+}
+
+// ---- training: gradient-boosted trees (native/train, native/binding/src/train.rs) -------------
+
+interface TrainBinding {
+  trainGbdt(x: Float32Array, rows: number, cols: number, y: Float64Array, validX: Float32Array | null, validRows: number, validY: Float64Array | null, params: string): string;
+  predictGbdt(booster: string, x: Float32Array, rows: number, cols: number): Float64Array;
+}
+
+function trainBinding(): TrainBinding {
+  const b = load() as unknown as Binding & Partial<TrainBinding>;
+  if (typeof b.trainGbdt !== 'function' || typeof b.predictGbdt !== 'function') {
+    throw new FrescoError('FRESCO_ERR_NATIVE_STALE', `The native addon at ${nativeAddonPath()} has no GBDT trainer; rebuild it: ${REBUILD}.`);
+  }
+  return b as TrainBinding;
+}
+
+/** Trains gradient-boosted trees on a row-major f32 matrix; returns the trainer's JSON output (src/training/gbdt.ts reads it). */
+export function nativeTrainGbdt(x: Float32Array, rows: number, cols: number, y: Float64Array, valid: { x: Float32Array; rows: number; y: Float64Array } | undefined, params: string): string {
+  const b = trainBinding();
+  try {
+    return b.trainGbdt(x, rows, cols, y, valid?.x ?? null, valid?.rows ?? 0, valid?.y ?? null, params);
+  } catch (error) {
+    throw nativeError(error);
+  }
+}
+
+/** Raw scores (log-odds for binary) of a row-major f32 matrix under a booster from nativeTrainGbdt. */
+export function nativePredictGbdt(booster: string, x: Float32Array, rows: number, cols: number): Float64Array {
+  const b = trainBinding();
+  try {
+    return b.predictGbdt(booster, x, rows, cols);
+  } catch (error) {
+    throw nativeError(error);
+  }
+}

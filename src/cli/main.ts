@@ -9,7 +9,11 @@ import { packageRoot } from '../package-root.js';
 import { registerPlanCommands } from './plan-commands.js';
 import { registerModelsCommands } from './models-commands.js';
 import { registerDslCommands } from './dsl-commands.js';
+import { registerTrainCommands } from './train-commands.js';
 import { registerFeatureStoreCommands } from './project-commands.js';
+import { registerServeCommands } from './serve-commands.js';
+import { registerOnlineCommands } from './online-commands.js';
+import { registerBatchCommands } from './batch-commands.js';
 import { type Io, processIo, reportError } from './output.js';
 
 export function frescoVersion(): string {
@@ -28,7 +32,11 @@ export function buildProgram(io: Io): Command {
   registerPlanCommands(program, io);
   registerModelsCommands(program, io);
   registerDslCommands(program, io);
+  registerTrainCommands(program, io);
   registerFeatureStoreCommands(program, io);
+  registerServeCommands(program, io);
+  registerOnlineCommands(program, io);
+  registerBatchCommands(program, io);
   return program;
 }
 

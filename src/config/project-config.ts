@@ -29,6 +29,12 @@ export const projectConfigSchema = z
         path: pathString.optional(),
         /** Redis URL (type redis), e.g. `redis://localhost:6379`. */
         url: z.string().optional(),
+        /** Redis Cluster seed nodes (type redis), `host:port` each; when given, `url` is ignored. */
+        cluster: z.array(z.string().regex(/^.+:\d+$/, 'must be host:port')).min(1).optional(),
+        /** Bound on every Redis call, connecting included (default 2000 ms). */
+        timeout_ms: z.number().int().positive().optional(),
+        /** Largest size the embedded store may grow to, in MiB (default 65536; address space, not disk). */
+        map_size_mb: z.number().int().positive().optional(),
       })
       .strict()
       .optional(),
@@ -53,7 +59,7 @@ export interface ProjectConfig {
   configFile: string;
   featuresDir: string;
   lakeDir: string;
-  online: { type: 'embedded' | 'redis'; path: string; url?: string };
+  online: { type: 'embedded' | 'redis'; path: string; url?: string; cluster?: string[]; timeoutMs?: number; mapSizeMb?: number };
   registryDir: string;
   stateFile: string;
   qualityDir: string;
@@ -63,8 +69,15 @@ export interface ProjectConfig {
 
 export function resolveProjectConfig(root: string, raw: ProjectConfigFile, configFile = join(root, CONFIG_FILE)): ProjectConfig {
   const at = (p: string | undefined, fallback: string) => resolve(root, p ?? fallback);
-  const online = { type: raw.online?.type ?? 'embedded', path: at(raw.online?.path, '.fresco/online'), ...(raw.online?.url ? { url: raw.online.url } : {}) };
-  if (online.type === 'redis' && !online.url) online.url = 'redis://127.0.0.1:6379';
+  const online: ProjectConfig['online'] = {
+    type: raw.online?.type ?? 'embedded',
+    path: at(raw.online?.path, '.fresco/online'),
+    ...(raw.online?.url ? { url: raw.online.url } : {}),
+    ...(raw.online?.cluster ? { cluster: raw.online.cluster } : {}),
+    ...(raw.online?.timeout_ms ? { timeoutMs: raw.online.timeout_ms } : {}),
+    ...(raw.online?.map_size_mb ? { mapSizeMb: raw.online.map_size_mb } : {}),
+  };
+  if (online.type === 'redis' && !online.url && !online.cluster) online.url = 'redis://127.0.0.1:6379';
   return {
     name: raw.project,
     ...(raw.description ? { description: raw.description } : {}),

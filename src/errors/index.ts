@@ -37,6 +37,18 @@ export const ERROR_CODES = {
   FRESCO_ERR_NOT_APPLIED: { summary: 'Feature definitions changed since the last `fresco apply` (or were never applied); run `fresco apply`.', exit: 1, http: 409 },
   FRESCO_ERR_DATA_INVALID: { summary: 'An input data file does not fit: missing or wrongly typed column, duplicate key, or a malformed file.', exit: 1, http: 400 },
   FRESCO_ERR_QUALITY_FAILED: { summary: 'A data-quality expectation failed; the report names the table, column, check and observed value.', exit: 1, http: 422 },
+  FRESCO_ERR_TRAINING_FAILED: { summary: 'Training could not run or finish: the training data cannot fit the task (one class, no rows, missing values a linear model cannot take) or the engine failed.', exit: 1, http: 422 },
+  FRESCO_ERR_REPRODUCE_MISMATCH: { summary: 'A retrained model version did not reproduce its recorded inputs, metrics or predictions within the stated tolerance.', exit: 1, http: 409 },
+  FRESCO_ERR_ONLINE_STORE: { summary: 'The online store cannot be opened, read or written: an LMDB error, a full store, a corrupt row, or an error answered by Redis.', exit: 1, http: 500 },
+  FRESCO_ERR_ONLINE_UNAVAILABLE: { summary: 'The online store (Redis) did not answer within its timeout; Fresco reconnects when it returns.', exit: 1, http: 503 },
+  FRESCO_ERR_FRAME_INVALID: { summary: 'A serving request frame is malformed, truncated, oversized or of an unsupported protocol version.', exit: 1, http: 400 },
+  FRESCO_ERR_INPUT_INVALID: { summary: 'A prediction request does not fit the model: unknown or missing tensor, wrong shape or dtype, missing entity key or request field.', exit: 1, http: 400 },
+  FRESCO_ERR_RESOURCE_EXHAUSTED: { summary: 'The server is at capacity: the request queue of the model is full; retry later.', exit: 1, http: 429 },
+  FRESCO_ERR_DEADLINE_EXCEEDED: { summary: 'A prediction did not complete before its deadline.', exit: 1, http: 504 },
+  FRESCO_ERR_UNAVAILABLE: { summary: 'The server or model is not ready, is draining, or is shutting down.', exit: 1, http: 503 },
+  FRESCO_ERR_UNAUTHORIZED: { summary: 'An admin operation was called without the right bearer token.', exit: 1, http: 401 },
+  FRESCO_ERR_PAYLOAD_TOO_LARGE: { summary: 'A request body is larger than the endpoint accepts; split it into smaller requests.', exit: 1, http: 413 },
+  FRESCO_ERR_MODEL_LOAD_FAILED: { summary: 'A model version failed to load or warm up; the version that was serving keeps serving.', exit: 1, http: 422 },
   FRESCO_ERR_INTERNAL: { summary: 'A bug in Fresco: please report it with the message.', exit: 1, http: 500 },
 } as const satisfies Record<string, ErrorSpec>;
 

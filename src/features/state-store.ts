@@ -34,9 +34,34 @@ CREATE TABLE IF NOT EXISTS definition_versions (
 CREATE TABLE IF NOT EXISTS quality_runs (
   id TEXT PRIMARY KEY, kind TEXT NOT NULL, started_at TEXT NOT NULL, status TEXT NOT NULL,
   report TEXT NOT NULL, summary TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS materializations (
+  id TEXT PRIMARY KEY, table_name TEXT NOT NULL, version TEXT NOT NULL, store TEXT NOT NULL,
+  window_start TEXT NOT NULL, window_end TEXT NOT NULL, status TEXT NOT NULL, rows INTEGER NOT NULL,
+  last_key TEXT, started_at TEXT NOT NULL, finished_at TEXT, report TEXT);
 CREATE TABLE IF NOT EXISTS quality_table_rows (
   run_id TEXT NOT NULL, table_name TEXT NOT NULL, rows INTEGER NOT NULL, PRIMARY KEY (run_id, table_name));
 `;
+
+/** One materialization of one feature table into one online store (src/online/materialize.ts). */
+export interface MaterializationRecord {
+  id: string;
+  table: string;
+  /** Definition version label (`v3-<hash>`). */
+  version: string;
+  /** Which online store (`embedded:<path>`, `redis:<url>`). */
+  store: string;
+  /** ISO times, both inclusive. */
+  start: string;
+  end: string;
+  status: 'running' | 'done' | 'failed';
+  /** Rows written so far (committed chunks). */
+  rows: number;
+  /** Entity key of the last committed row (rows are written in key order): where a resume starts. */
+  lastKey: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+  report: string | null;
+}
 
 export class StateStore {
   private readonly db: Database.Database;
@@ -109,6 +134,47 @@ export class StateStore {
       )
       .get(table) as { run_id: string; rows: number } | undefined;
     return row ? { runId: row.run_id, rows: row.rows } : undefined;
+  }
+
+  beginMaterialization(r: Pick<MaterializationRecord, 'id' | 'table' | 'version' | 'store' | 'start' | 'end' | 'startedAt'>): void {
+    this.db
+      .prepare(`INSERT INTO materializations (id, table_name, version, store, window_start, window_end, status, rows, last_key, started_at) VALUES (?, ?, ?, ?, ?, ?, 'running', 0, NULL, ?)`)
+      .run(r.id, r.table, r.version, r.store, r.start, r.end, r.startedAt);
+  }
+
+  /** Called after each committed chunk. */
+  materializationProgress(id: string, rows: number, lastKey: string | null): void {
+    this.db.prepare(`UPDATE materializations SET rows = ?, last_key = ?, status = 'running' WHERE id = ?`).run(rows, lastKey, id);
+  }
+
+  finishMaterialization(id: string, status: 'done' | 'failed', report?: string): void {
+    this.db.prepare('UPDATE materializations SET status = ?, finished_at = ?, report = coalesce(?, report) WHERE id = ?').run(status, new Date().toISOString(), report ?? null, id);
+  }
+
+  /** Materializations, newest first (of one table and store when given). */
+  materializations(filter: { table?: string; store?: string; status?: MaterializationRecord['status'] } = {}, limit = 100): MaterializationRecord[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.table) (where.push('table_name = ?'), args.push(filter.table));
+    if (filter.store) (where.push('store = ?'), args.push(filter.store));
+    if (filter.status) (where.push('status = ?'), args.push(filter.status));
+    const rows = this.db
+      .prepare(`SELECT * FROM materializations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, rowid DESC LIMIT ?`)
+      .all(...args, limit) as Record<string, unknown>[];
+    return rows.map((r) => ({
+      id: r.id as string,
+      table: r.table_name as string,
+      version: r.version as string,
+      store: r.store as string,
+      start: r.window_start as string,
+      end: r.window_end as string,
+      status: r.status as MaterializationRecord['status'],
+      rows: r.rows as number,
+      lastKey: (r.last_key as string | null) ?? null,
+      startedAt: r.started_at as string,
+      finishedAt: (r.finished_at as string | null) ?? null,
+      report: (r.report as string | null) ?? null,
+    }));
   }
 
   qualityRuns(limit = 50): QualityRunRecord[] {

@@ -8,6 +8,7 @@ import { extname, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { FrescoError } from '../errors/index.js';
 import type { Column, SlotType } from '../plan/types.js';
+import { copyDoubles, copyInt32s } from './duckdb-vectors.js';
 
 export interface ColumnTable {
   names: string[];
@@ -87,52 +88,60 @@ export async function readColumns(file: string, options: ReadOptions = {}): Prom
       });
     });
     const limit = options.limit === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(options.limit))}`;
-    const result = await connection.stream(`SELECT ${selects.join(', ')} FROM ${source}${limit}`);
-    return { names, types, ...(await collect(result, types)) };
+    const aliased = selects.map((expr, c) => `${expr} AS c${c}`);
+    return { names, types, ...(await collect(connection, `SELECT ${aliased.join(', ')} FROM ${source}${limit}`, types)) };
   } finally {
     connection.closeSync();
     instance.closeSync();
   }
 }
 
-async function collect(result: AsyncIterable<import('@duckdb/node-api').DuckDBDataChunk>, types: SlotType[]): Promise<{ columns: Column[]; rows: number }> {
-  const numbers: number[][] = types.map(() => []);
-  const strings = types.map(() => ({ codes: [] as number[], index: new Map<string, number>(), dictionary: [] as string[] }));
-  let rows = 0;
-  for await (const chunk of result) {
-    const count = chunk.rowCount;
-    types.forEach((type, c) => {
-      const vector = chunk.getColumnVector(c);
+/**
+ * Materializes the selection once (file order kept by rowid), lets DuckDB dictionary-encode each
+ * string column (an ENUM of its distinct values in order of first appearance, the order the
+ * dictionary had when values were coded one by one), then streams the result and copies each
+ * chunk's vectors into typed arrays in bulk: no value is boxed or decoded one by one.
+ */
+async function collect(connection: DuckDBConnection, select: string, types: SlotType[]): Promise<{ columns: Column[]; rows: number }> {
+  const table = '__read_columns';
+  await connection.run(`CREATE OR REPLACE TEMP TABLE ${table} AS ${select}`);
+  try {
+    const rows = Number((await connection.runAndReadAll(`SELECT count(*) AS n FROM ${table}`)).getRowObjectsJS()[0]!.n);
+    const dictionaries: string[][] = [];
+    const exprs: string[] = [];
+    for (const [c, type] of types.entries()) {
+      const id = `c${c}`;
       if (type === 'num') {
-        const target = numbers[c] as number[];
-        for (let i = 0; i < count; i++) {
-          const v = vector.getItem(i);
-          target.push(v === null ? NaN : (v as number));
-        }
-      } else {
-        const s = strings[c]!;
-        for (let i = 0; i < count; i++) {
-          const v = vector.getItem(i) as string | null;
-          if (v === null) {
-            s.codes.push(-1);
-            continue;
-          }
-          let code = s.index.get(v);
-          if (code === undefined) {
-            code = s.dictionary.length;
-            s.index.set(v, code);
-            s.dictionary.push(v);
-          }
-          s.codes.push(code);
-        }
+        exprs.push(id);
+        continue;
       }
-    });
-    rows += count;
+      const firstSeen = `SELECT v FROM (SELECT ${id} AS v, min(rowid) AS first FROM ${table} WHERE ${id} IS NOT NULL GROUP BY ${id}) ORDER BY first`;
+      const dictionary = (await connection.runAndReadAll(firstSeen)).getRowObjectsJS().map((r) => String(r.v));
+      dictionaries[c] = dictionary;
+      if (!dictionary.length) {
+        exprs.push('CAST(NULL AS INTEGER)');
+        continue;
+      }
+      const enumType = `__read_columns_enum_${c}`;
+      await connection.run(`CREATE OR REPLACE TYPE ${enumType} AS ENUM (${firstSeen})`);
+      exprs.push(`CAST(enum_code(CAST(${id} AS ${enumType})) AS INTEGER)`);
+    }
+    const columns: Column[] = types.map((type, c) =>
+      type === 'num' ? { kind: 'f64', values: new Float64Array(rows) } : { kind: 'dict', codes: new Int32Array(rows), dictionary: dictionaries[c]! },
+    );
+    const result = await connection.stream(`SELECT ${exprs.join(', ')} FROM ${table}`); // insertion (file) order
+    let at = 0;
+    for await (const chunk of result) {
+      const count = chunk.rowCount;
+      if (at + count > rows) throw new Error(`read ${at + count} rows of a table of ${rows}`);
+      columns.forEach((column, c) => {
+        if (column.kind === 'f64') copyDoubles(chunk, c, column.values, at);
+        else if (column.kind === 'dict') copyInt32s(chunk, c, column.codes, at);
+      });
+      at += count;
+    }
+    return { columns, rows };
+  } finally {
+    await connection.run(`DROP TABLE IF EXISTS ${table}`);
   }
-  const columns: Column[] = types.map((type, c) =>
-    type === 'num'
-      ? { kind: 'f64', values: Float64Array.from(numbers[c] as number[]) }
-      : { kind: 'dict', codes: Int32Array.from(strings[c]!.codes), dictionary: strings[c]!.dictionary },
-  );
-  return { columns, rows };
 }

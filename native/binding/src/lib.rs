@@ -782,3 +782,11 @@ unsafe fn assemble_inner(
         fresco_core::assemble_columns(&slices, rows as usize, out)
     })
 }
+
+// ---------------------------------------------------------------- online store (embedded)
+// The embedded online store's functions (onlineOpen, onlineApply, onlineRead, ...) live in
+// online.rs; this section only declares the module.
+mod online;
+
+// Gradient-boosted trees (trainGbdt, predictGbdt) live in train.rs.
+mod train;

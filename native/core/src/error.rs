@@ -12,6 +12,8 @@ pub enum ErrorCode {
     PlanInput,
     /// `FRESCO_ERR_INTERNAL`: a bug (for example a panic caught at the boundary).
     Internal,
+    /// `FRESCO_ERR_ONLINE_STORE`: the embedded online store cannot be opened, read or written.
+    OnlineStore,
 }
 
 impl ErrorCode {
@@ -20,6 +22,7 @@ impl ErrorCode {
             ErrorCode::PlanInvalid => "FRESCO_ERR_PLAN_INVALID",
             ErrorCode::PlanInput => "FRESCO_ERR_PLAN_INPUT",
             ErrorCode::Internal => "FRESCO_ERR_INTERNAL",
+            ErrorCode::OnlineStore => "FRESCO_ERR_ONLINE_STORE",
         }
     }
 }
@@ -46,6 +49,12 @@ impl PlanError {
     pub fn input(message: impl Into<String>) -> Self {
         PlanError {
             code: ErrorCode::PlanInput,
+            message: message.into(),
+        }
+    }
+    pub fn store(message: impl Into<String>) -> Self {
+        PlanError {
+            code: ErrorCode::OnlineStore,
             message: message.into(),
         }
     }

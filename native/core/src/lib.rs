@@ -8,6 +8,7 @@
 
 mod error;
 mod exec;
+pub mod online;
 mod plan;
 
 pub use error::{ErrorCode, PlanError, Result};

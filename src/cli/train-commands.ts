@@ -1,0 +1,67 @@
+/**
+ * `fresco train <train.yaml>` and `fresco models reproduce <ref>` (docs/training.md). Thin: the
+ * work is in src/training. `reproduce` joins the `models` group registered by models-commands.ts.
+ */
+import type { Command } from 'commander';
+import { loadTrainConfig } from '../training/config.js';
+import { reproduceVersion } from '../training/reproduce.js';
+import { trainFromConfig } from '../training/train.js';
+import { FrescoError } from '../errors/index.js';
+import { registryDir } from './models-commands.js';
+import { type Io, printData, table } from './output.js';
+
+const fmt = (v: number) => (Number.isInteger(v) ? String(v) : Number(v.toPrecision(6)).toString());
+
+export function registerTrainCommands(program: Command, io: Io): void {
+  const json = () => Boolean(program.opts().json);
+  program
+    .command('train <config>')
+    .description('train a model from a train.yaml: dataset, DSL features, algorithm, split, search; evaluate, export to ONNX, register (docs/training.md)')
+    .option('--no-register', 'train and evaluate only')
+    .action(async (file: string, options: { register: boolean }) => {
+      const config = loadTrainConfig(file);
+      const result = await trainFromConfig(config, { register: options.register, log: json() ? () => {} : (line) => io.err(line) });
+      const data = {
+        name: config.name,
+        version: result.version?.version ?? null,
+        aliases: result.version?.aliases ?? [],
+        metrics: result.metrics,
+        validationMetrics: result.validationMetrics,
+        trials: result.trials,
+        onnxMaxAbsDiff: result.onnxMaxAbsDiff,
+        planHash: result.frozen.hash,
+        report: result.reportFile ?? null,
+        seconds: result.seconds,
+      };
+      printData(io, json(), data, () =>
+        [
+          result.version ? `registered ${result.version.name}@${result.version.version}${result.version.aliases.length ? ` (${result.version.aliases.join(', ')})` : ''}` : `trained ${config.name} (not registered)`,
+          table(['metric', 'test', 'validation'], Object.entries(result.metrics).map(([k, v]) => [k, fmt(v), fmt(result.validationMetrics[k] ?? NaN)])),
+          `ONNX Runtime vs trainer: max |diff| ${result.onnxMaxAbsDiff.toExponential(2)}`,
+          result.reportFile ? `report: ${result.reportFile}` : result.version ? `report: stored with the version (fresco models show ${config.name}@${result.version.version})` : '',
+        ]
+          .filter(Boolean)
+          .join('\n'),
+      );
+    });
+
+  const models = program.commands.find((c) => c.name() === 'models') ?? program.command('models');
+  models
+    .command('reproduce <ref>')
+    .description('rebuild a version\'s dataset from its lineage, retrain with its config and seed, and compare metrics and predictions')
+    .option('--registry <dir>', 'registry folder (default: <project>/.fresco/registry)')
+    .option('--project <dir>', 'project folder (default: the current folder)')
+    .action(async (ref: string, options: { registry?: string; project?: string }) => {
+      const report = await reproduceVersion(registryDir(options), ref, json() ? () => {} : (line) => io.err(line));
+      printData(io, json(), report, () =>
+        [
+          `${report.ref}: ${report.ok ? 'REPRODUCED' : 'NOT REPRODUCED'} (tolerance: metrics ${report.tolerance.metrics}, predictions ${report.tolerance.predictions})`,
+          table(['input', 'same hash'], report.inputs.map((i) => [i.path, i.now === i.recorded ? 'yes' : i.now ? 'CHANGED' : 'MISSING'])),
+          table(['metric', 'recorded', 'reproduced', '|diff|'], report.metrics.map((m) => [m.name, fmt(m.recorded), fmt(m.reproduced), m.diff.toExponential(2)])),
+          `predictions on ${report.rows} test rows: max |diff| ${report.predictionMaxAbsDiff.toExponential(2)}`,
+          `plan hash ${report.planHashSame ? 'same' : 'DIFFERENT'}; training code ${report.codeHashSame ? 'same' : 'different (informational)'}`,
+        ].join('\n'),
+      );
+      if (!report.ok) throw new FrescoError('FRESCO_ERR_REPRODUCE_MISMATCH', `${report.ref} was not reproduced within tolerance (see above)`);
+    });
+}

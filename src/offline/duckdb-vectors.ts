@@ -1,0 +1,81 @@
+/**
+ * Bulk reads of DuckDB result vectors into typed arrays. `vector.getItem(i)` costs a call (and a
+ * boxed value) per row; a chunk's fixed-width data is one contiguous buffer, so a column is copied
+ * with one `set()` per chunk and nulls are applied from the validity bitmap, 64 rows per word.
+ */
+import duckdb, { type Vector } from '@duckdb/node-bindings';
+import type { DuckDBDataChunk } from '@duckdb/node-api';
+
+function rawVector(chunk: DuckDBDataChunk, column: number): Vector {
+  return duckdb.data_chunk_get_vector(chunk.chunk, column);
+}
+
+/** The chunk's validity words for `column`, or null when every row is valid. */
+function validityWords(vector: Vector, count: number): Uint8Array | null {
+  const bytes = duckdb.vector_get_validity(vector, Math.ceil(count / 64) * 8);
+  return bytes && bytes.length ? bytes : null;
+}
+
+/** Calls `onNull(i)` for each null row i < count (the bitmap is one bit per row, little-endian words). */
+function forEachNull(validity: Uint8Array, count: number, onNull: (row: number) => void): void {
+  for (let byte = 0; byte * 8 < count; byte++) {
+    const bits = validity[byte]!;
+    if (bits === 0xff) continue;
+    for (let bit = 0; bit < 8; bit++) {
+      const row = byte * 8 + bit;
+      if (row < count && (bits & (1 << bit)) === 0) onNull(row);
+    }
+  }
+}
+
+/**
+ * Copies a DOUBLE column of `chunk` into `target` at `at`, nulls as `nullValue` (default NaN).
+ * Returns the number of nulls.
+ */
+export function copyDoubles(chunk: DuckDBDataChunk, column: number, target: Float64Array, at: number, nullValue = NaN): number {
+  const count = chunk.rowCount;
+  const vector = rawVector(chunk, column);
+  const data = duckdb.vector_get_data(vector, count * 8);
+  if (data.byteOffset % 8 === 0) target.set(new Float64Array(data.buffer, data.byteOffset, count), at);
+  else new Uint8Array(target.buffer, target.byteOffset + at * 8, count * 8).set(data);
+  const validity = validityWords(vector, count);
+  let nulls = 0;
+  if (validity) {
+    forEachNull(validity, count, (row) => {
+      target[at + row] = nullValue;
+      nulls++;
+    });
+  }
+  return nulls;
+}
+
+/** Copies an INTEGER column of `chunk` into `target` at `at`, nulls as `nullValue` (default -1). */
+export function copyInt32s(chunk: DuckDBDataChunk, column: number, target: Int32Array, at: number, nullValue = -1): number {
+  const count = chunk.rowCount;
+  const vector = rawVector(chunk, column);
+  const data = duckdb.vector_get_data(vector, count * 4);
+  if (data.byteOffset % 4 === 0) target.set(new Int32Array(data.buffer, data.byteOffset, count), at);
+  else new Uint8Array(target.buffer, target.byteOffset + at * 4, count * 4).set(data);
+  const validity = validityWords(vector, count);
+  let nulls = 0;
+  if (validity) {
+    forEachNull(validity, count, (row) => {
+      target[at + row] = nullValue;
+      nulls++;
+    });
+  }
+  return nulls;
+}
+
+/** Rows of a BOOLEAN column of `chunk` that are true (null counts as false), as indexes < rowCount. */
+export function trueRows(chunk: DuckDBDataChunk, column: number): number[] {
+  const count = chunk.rowCount;
+  const vector = rawVector(chunk, column);
+  const data = duckdb.vector_get_data(vector, count);
+  const validity = validityWords(vector, count);
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    if (data[i] !== 0 && (!validity || (validity[i >> 3]! & (1 << (i & 7))) !== 0)) out.push(i);
+  }
+  return out;
+}

@@ -1,0 +1,225 @@
+/**
+ * KServe v2 / Open Inference Protocol over HTTP+JSON, with the binary tensor extension
+ * (https://kserve.github.io/website/latest/modelserving/data_plane/v2_protocol/ and Triton's
+ * binary_tensor_data extension): JSON requests and answers, or a JSON header of
+ * `Inference-Header-Content-Length` bytes followed by raw tensor bytes.
+ *
+ * Tensor models take the named inputs as they are. Dataframe models take one input per column:
+ * an input named like a request field of the plan is that field, any other is an entity key.
+ */
+import { FrescoError } from '../errors/index.js';
+import type { Dtype } from '../models/index.js';
+import type { LoadedModel, PredictResult } from './loaded-model.js';
+import { dtypeInfo, type NumericArray } from './protocol/dtypes.js';
+import type { PredictRequestMsg, RowMsg, Scalar, TensorMsg } from './protocol/messages.js';
+
+const TO_KSERVE: Record<Dtype, string> = {
+  bool: 'BOOL', uint8: 'UINT8', uint16: 'UINT16', uint32: 'UINT32', uint64: 'UINT64', int8: 'INT8', int16: 'INT16', int32: 'INT32', int64: 'INT64',
+  float16: 'FP16', float32: 'FP32', float64: 'FP64', string: 'BYTES',
+};
+const FROM_KSERVE = new Map(Object.entries(TO_KSERVE).map(([k, v]) => [v, k as Dtype]));
+
+const bad = (message: string) => new FrescoError('FRESCO_ERR_INPUT_INVALID', message);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const encoder = new TextEncoder();
+
+interface KInput {
+  name?: unknown;
+  shape?: unknown;
+  datatype?: unknown;
+  data?: unknown;
+  parameters?: { binary_data_size?: unknown };
+}
+
+interface KRequest {
+  id?: unknown;
+  inputs?: unknown;
+  outputs?: { name?: unknown; parameters?: { binary_data?: unknown } }[];
+  parameters?: { binary_data_output?: unknown };
+}
+
+export interface KserveCall {
+  request: PredictRequestMsg;
+  kserveId: string | undefined;
+  /** Outputs to return as binary (the extension), by name; `true`: all. */
+  binary: Set<string> | true;
+}
+
+/** Parses a KServe v2 infer body (JSON, or JSON header + binary tensors) into a request. */
+export function parseInfer(body: Uint8Array, headerLength: string | undefined, ref: string, model: LoadedModel): KserveCall {
+  let jsonBytes = body;
+  let binary: Uint8Array = new Uint8Array(0);
+  if (headerLength !== undefined) {
+    const n = Number(headerLength);
+    if (!Number.isInteger(n) || n < 0 || n > body.byteLength) throw bad(`Inference-Header-Content-Length ${headerLength} is not a length within the ${body.byteLength}-byte body`);
+    jsonBytes = body.subarray(0, n);
+    binary = body.subarray(n);
+  }
+  let k: KRequest;
+  try {
+    k = JSON.parse(utf8.decode(jsonBytes)) as KRequest;
+  } catch (error) {
+    throw new FrescoError('FRESCO_ERR_FRAME_INVALID', `the infer request is not valid JSON: ${(error as Error).message}`);
+  }
+  if (k === null || typeof k !== 'object' || !Array.isArray(k.inputs)) throw bad('the infer request needs an "inputs" array');
+  let at = 0;
+  const tensors: TensorMsg[] = [];
+  for (const [i, raw] of (k.inputs as KInput[]).entries()) {
+    if (raw === null || typeof raw !== 'object') throw bad(`inputs[${i}] is not an object`);
+    const name = raw.name;
+    if (typeof name !== 'string' || !name) throw bad(`inputs[${i}] needs a "name"`);
+    const dtype = typeof raw.datatype === 'string' ? FROM_KSERVE.get(raw.datatype) : undefined;
+    if (!dtype) throw bad(`input "${name}": unknown datatype ${JSON.stringify(raw.datatype)}; expected one of ${[...FROM_KSERVE.keys()].join(', ')}`);
+    if (!Array.isArray(raw.shape) || !raw.shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`input "${name}": "shape" must be a list of non-negative integers`);
+    const shape = raw.shape as number[];
+    const count = shape.reduce((a, b) => a * b, 1);
+    const size = raw.parameters?.binary_data_size;
+    let tensor: TensorMsg;
+    if (size !== undefined) {
+      if (!Number.isInteger(size) || (size as number) < 0 || at + (size as number) > binary.byteLength) throw bad(`input "${name}": binary_data_size ${String(size)} runs past the end of the body`);
+      const bytes = binary.slice(at, at + (size as number));
+      at += size as number;
+      tensor = fromBinary(name, dtype, shape, count, bytes);
+    } else {
+      tensor = fromJson(name, dtype, shape, count, raw.data);
+    }
+    tensors.push(tensor);
+  }
+  let binaryOut: Set<string> | true = new Set();
+  if (k.parameters?.binary_data_output === true) binaryOut = true;
+  const outputs: string[] = [];
+  for (const o of k.outputs ?? []) {
+    if (typeof o?.name !== 'string') throw bad('each of "outputs" needs a "name"');
+    outputs.push(o.name);
+    if (o.parameters?.binary_data === true && binaryOut !== true) binaryOut.add(o.name);
+  }
+  const kserveId = typeof k.id === 'string' ? k.id : undefined;
+  const base = { type: 'predict_request' as const, id: 0, model: ref, timeoutUs: 0, outputs };
+  if (model.inputKind === 'tensor') return { request: { ...base, rows: [], tensors }, kserveId, binary: binaryOut };
+  return { request: { ...base, rows: columnsToRows(tensors, model), tensors: [] }, kserveId, binary: binaryOut };
+}
+
+function fromBinary(name: string, dtype: Dtype, shape: number[], count: number, bytes: Uint8Array): TensorMsg {
+  if (dtype === 'string') {
+    const strings: string[] = [];
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let p = 0;
+    while (p < bytes.byteLength) {
+      if (p + 4 > bytes.byteLength) throw bad(`input "${name}": truncated BYTES element`);
+      const n = view.getUint32(p, true);
+      if (p + 4 + n > bytes.byteLength) throw bad(`input "${name}": truncated BYTES element`);
+      strings.push(new TextDecoder().decode(bytes.subarray(p + 4, p + 4 + n)));
+      p += 4 + n;
+    }
+    if (strings.length !== count) throw bad(`input "${name}": shape [${shape.join(', ')}] needs ${count} elements, got ${strings.length}`);
+    return { name, dtype, shape, data: new Uint8Array(0), strings };
+  }
+  const info = dtypeInfo(dtype)!;
+  if (bytes.byteLength !== count * info.size) throw bad(`input "${name}": shape [${shape.join(', ')}] of ${TO_KSERVE[dtype]} needs ${count * info.size} bytes, got ${bytes.byteLength}`);
+  return { name, dtype, shape, data: new info.array(bytes.buffer, bytes.byteOffset, count) };
+}
+
+function fromJson(name: string, dtype: Dtype, shape: number[], count: number, data: unknown): TensorMsg {
+  if (!Array.isArray(data)) throw bad(`input "${name}" needs "data" (a list) or binary data`);
+  const flat = (data as unknown[]).flat(Infinity as 1);
+  if (flat.length !== count) throw bad(`input "${name}": shape [${shape.join(', ')}] needs ${count} elements, got ${flat.length}`);
+  if (dtype === 'string') {
+    if (!flat.every((v) => typeof v === 'string')) throw bad(`input "${name}": BYTES data must be strings`);
+    return { name, dtype, shape, data: new Uint8Array(0), strings: flat as string[] };
+  }
+  if (dtype === 'float16') throw bad(`input "${name}": FP16 is accepted as binary data only`);
+  const info = dtypeInfo(dtype)!;
+  const out = new info.array(count);
+  const big = dtype === 'int64' || dtype === 'uint64';
+  for (let i = 0; i < count; i++) {
+    const v = flat[i];
+    const n = typeof v === 'boolean' ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isFinite(n) && !(dtype === 'float32' || dtype === 'float64')) throw bad(`input "${name}": element ${i} is not a number`);
+    (out as unknown as (number | bigint)[])[i] = big ? BigInt(Math.trunc(n as number)) : (n as number);
+  }
+  return { name, dtype, shape, data: out };
+}
+
+function columnsToRows(columns: TensorMsg[], model: LoadedModel): RowMsg[] {
+  const fields = new Set((model.pkg.plan?.inputs ?? []).map((i) => (i.name.startsWith('request.') ? i.name.slice(8) : i.name)));
+  let rows = -1;
+  for (const c of columns) {
+    const n = c.shape[0] ?? 1;
+    if (c.shape.slice(1).some((d) => d !== 1)) throw bad(`input "${c.name}": a dataframe column has shape [rows] or [rows, 1]`);
+    if (rows >= 0 && n !== rows) throw bad(`input "${c.name}" has ${n} rows, another input has ${rows}`);
+    rows = n;
+  }
+  const out: RowMsg[] = [];
+  for (let r = 0; r < Math.max(rows, 0); r++) {
+    const row: RowMsg = { keys: {}, fields: {} };
+    for (const c of columns) {
+      let v: Scalar;
+      if (c.strings) v = c.strings[r] ?? null;
+      else {
+        const x = c.data[r] as number | bigint;
+        v = c.dtype === 'bool' ? x !== 0 : Number(x);
+      }
+      (fields.has(c.name) ? row.fields : row.keys)[c.name] = v;
+    }
+    out.push(row);
+  }
+  return out;
+}
+
+/** The infer answer: JSON, or JSON header + binary outputs when asked. */
+export function inferResponse(result: PredictResult, call: KserveCall): { body: Uint8Array | string; headers: Record<string, string>; contentType: string } {
+  const blobs: Uint8Array[] = [];
+  const outputs = result.outputs.map((t) => {
+    const base = { name: t.name, datatype: TO_KSERVE[t.dtype], shape: t.shape };
+    if (call.binary === true || call.binary.has(t.name)) {
+      const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+      blobs.push(bytes);
+      return { ...base, parameters: { binary_data_size: bytes.byteLength } };
+    }
+    return { ...base, data: jsonData(t) };
+  });
+  const rowErrors = result.rowErrors?.map((e) => (e ? { code: e.code, message: e.message } : null));
+  const json = JSON.stringify({
+    model_name: result.model,
+    model_version: String(result.version),
+    ...(call.kserveId === undefined ? {} : { id: call.kserveId }),
+    ...(rowErrors ? { parameters: { row_errors: JSON.stringify(rowErrors) } } : {}),
+    outputs,
+  });
+  if (!blobs.length) return { body: json, headers: {}, contentType: 'application/json' };
+  const header = encoder.encode(json);
+  const all = new Uint8Array(header.byteLength + blobs.reduce((a, b) => a + b.byteLength, 0));
+  all.set(header, 0);
+  let at = header.byteLength;
+  for (const b of blobs) {
+    all.set(b, at);
+    at += b.byteLength;
+  }
+  return { body: all, headers: { 'inference-header-content-length': String(header.byteLength) }, contentType: 'application/octet-stream' };
+}
+
+function jsonData(t: TensorMsg): (number | boolean | string)[] {
+  if (t.strings) return t.strings;
+  const data = t.data as NumericArray;
+  const out: (number | boolean)[] = new Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = t.dtype === 'bool' ? data[i] !== 0 : Number(data[i]);
+  return out;
+}
+
+/** Model metadata, KServe v2 form. */
+export function modelMetadata(model: LoadedModel, versions: number[]): Record<string, unknown> {
+  const m = model.pkg.manifest;
+  const spec = (t: { name: string; dtype: Dtype; shape: (number | string | null)[] }) => ({ name: t.name, datatype: TO_KSERVE[t.dtype], shape: t.shape.map((d) => (typeof d === 'number' ? d : -1)) });
+  const inputs =
+    m.input_kind === 'dataframe'
+      ? (model.pkg.plan?.inputs ?? []).map((i) => ({ name: i.name.startsWith('request.') ? i.name.slice(8) : i.name, datatype: i.type === 'str' ? 'BYTES' : 'FP64', shape: [-1] }))
+      : m.signature.inputs.map(spec);
+  return {
+    name: model.name,
+    versions: versions.map(String),
+    platform: 'onnxruntime_onnx',
+    inputs,
+    outputs: m.signature.outputs.map(spec),
+    parameters: { fresco_version: model.version, input_kind: m.input_kind, execution_provider: model.provider, state: model.state },
+  };
+}

@@ -1,0 +1,404 @@
+/**
+ * One model version loaded for serving: its inference workers (each with its own ONNX Runtime
+ * session and shared-memory slot), its bounded queue and its dynamic batcher. Requests for the
+ * version are coalesced into batches of up to `maxBatchSize` rows (waiting at most
+ * `maxQueueDelayMs` for more), handed to an idle worker through shared memory, and the output
+ * rows are split back per request. Lifecycle: load -> warm up -> serve -> drain -> close.
+ */
+import type { Logger } from 'pino';
+import { FrescoError, toFrescoError } from '../errors/index.js';
+import type { ModelPackage } from '../models/index.js';
+import { resolveInPackage } from '../models/index.js';
+import type { FeatureLookup } from './feature-lookup.js';
+import { inputPreparer, type InputPreparer, type Prepared } from './inputs.js';
+import type { ServingMetrics } from './metrics.js';
+import { InferenceWorker, type SlotInput } from './pool/inference-worker.js';
+import { HEADER_BYTES } from './pool/layout.js';
+import { dtypeInfo, type NumericArray } from './protocol/dtypes.js';
+import type { PredictRequestMsg, TensorMsg } from './protocol/messages.js';
+import type { ModelSettings } from './settings.js';
+
+export interface PredictResult {
+  model: string;
+  version: number;
+  outputs: TensorMsg[];
+  /** Dataframe rows that failed (undefined: every row succeeded). */
+  rowErrors: (FrescoError | undefined)[] | undefined;
+}
+
+interface Pending {
+  prepared: Prepared;
+  outputs: string[];
+  deadline: number;
+  enqueued: number;
+  resolve(outputs: TensorMsg[]): void;
+  reject(error: FrescoError): void;
+}
+
+export type ModelState = 'loading' | 'ready' | 'draining' | 'closed';
+
+export interface LoadOptions {
+  name: string;
+  version: number;
+  pkg: ModelPackage;
+  settings: ModelSettings;
+  lookup?: FeatureLookup | undefined;
+  metrics?: ServingMetrics | undefined;
+  log: Logger;
+}
+
+let nextKey = 0;
+
+export class LoadedModel {
+  readonly name: string;
+  readonly version: number;
+  readonly pkg: ModelPackage;
+  readonly settings: ModelSettings;
+  state: ModelState = 'loading';
+  provider = 'cpu';
+  readonly #workers: InferenceWorker[] = [];
+  readonly #preparer: InputPreparer;
+  readonly #queue: Pending[] = [];
+  #queuedRows = 0;
+  #inFlight = 0;
+  #scheduled = false;
+  #delayTimer: NodeJS.Timeout | undefined;
+  #sweepTimer: NodeJS.Timeout | undefined;
+  #drained: (() => void) | undefined;
+  readonly #metrics: ServingMetrics | undefined;
+  readonly #log: Logger;
+  readonly #key = `m${nextKey++}`;
+  readonly #labels: { model: string; version: string };
+  readonly #outputNames: string[];
+  readonly #inputDtypes: string[];
+
+  private constructor(options: LoadOptions) {
+    this.name = options.name;
+    this.version = options.version;
+    this.pkg = options.pkg;
+    this.settings = options.settings;
+    this.#metrics = options.metrics;
+    this.#log = options.log.child({ model: options.name, version: options.version });
+    this.#labels = { model: this.name, version: String(this.version) };
+    this.#outputNames = options.pkg.manifest.signature.outputs.map((o) => o.name);
+    this.#inputDtypes = options.pkg.manifest.signature.inputs.map((i) => i.dtype);
+    if (options.pkg.manifest.backend !== 'onnx') {
+      throw new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `${this.name}@${this.version}: the serving runtime runs onnx models; backend "${options.pkg.manifest.backend}" is not served yet`);
+    }
+    this.#preparer = inputPreparer(options.pkg.manifest, options.pkg.plan, options.settings.maxBatchSize, options.lookup);
+  }
+
+  /** Loads the version: starts its workers, waits until each opened the model, warms each up. */
+  static async load(options: LoadOptions): Promise<LoadedModel> {
+    let model: LoadedModel;
+    try {
+      model = new LoadedModel(options);
+    } catch (error) {
+      throw loadFailed(options, error);
+    }
+    try {
+      await model.#start();
+      return model;
+    } catch (error) {
+      await model.close();
+      throw loadFailed(options, error);
+    }
+  }
+
+  async #start(): Promise<void> {
+    const { manifest, dir } = this.pkg;
+    const modelPath = resolveInPackage(dir, manifest.model) as string;
+    const slotBytes = this.settings.slotBytes ?? slotSize(this.pkg, this.settings.maxBatchSize);
+    for (let i = 0; i < this.settings.instances; i++) {
+      this.#workers.push(
+        new InferenceWorker({
+          modelPath,
+          providers: this.settings.providers,
+          intraOpThreads: this.settings.intraOpThreads,
+          inputNames: manifest.signature.inputs.map((s) => s.name),
+          outputNames: this.#outputNames,
+          slotBytes,
+        }),
+      );
+    }
+    const ready = await Promise.all(this.#workers.map((w) => w.ready));
+    this.provider = ready[0]?.provider ?? 'cpu';
+    for (const skipped of ready[0]?.skipped ?? []) this.#log.warn({ provider: skipped }, `execution provider unavailable, falling back: ${skipped}`);
+    // Warm up every worker with one row and with a full batch, and check the outputs.
+    const one = this.#preparer.warmup();
+    const full = replicate(one, this.settings.maxBatchSize);
+    for (const worker of this.#workers) {
+      for (const batch of [one, full]) {
+        const outputs = await worker.run(batch.rows, slotInputs([batch], batch.rows, this.#inputDtypes));
+        for (const name of this.#outputNames) {
+          const out = outputs.find((o) => o.name === name);
+          if (!out) throw new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `warm-up produced no output "${name}"`);
+          if (out.shape[0] !== batch.rows) throw new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `warm-up output "${name}" has ${out.shape[0]} rows for ${batch.rows} input rows`);
+        }
+      }
+    }
+    this.state = 'ready';
+    this.#metrics?.trackUtilization(this.#key, this.name, String(this.version), this.#workers.length, () => this.#workers.reduce((a, w) => a + w.busyMs, 0));
+    this.#log.info({ provider: this.provider, instances: this.#workers.length, slotBytes }, 'model version loaded and warmed up');
+  }
+
+  get inputKind(): 'dataframe' | 'tensor' {
+    return this.pkg.manifest.input_kind;
+  }
+
+  get queuedRows(): number {
+    return this.#queuedRows;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Runs one request through the batcher. `deadline` is a performance.now() time. */
+  async predict(request: PredictRequestMsg, deadline: number): Promise<PredictResult> {
+    if (this.state === 'closed' || this.state === 'loading') throw new FrescoError('FRESCO_ERR_UNAVAILABLE', `${this.name}@${this.version} is not serving`);
+    for (const o of request.outputs) {
+      if (!this.#outputNames.includes(o)) throw new FrescoError('FRESCO_ERR_INPUT_INVALID', `unknown output "${o}"; the model has ${this.#outputNames.map((n) => `"${n}"`).join(', ')}`, { location: { key: o } });
+    }
+    // In flight from here (lookup included), so a drain waits for this request.
+    this.#inFlight++;
+    try {
+      const prepared = await this.#preparer.prepare(request);
+      if (this.#queuedRows + prepared.rows > this.settings.maxQueueRows) {
+        throw new FrescoError('FRESCO_ERR_RESOURCE_EXHAUSTED', `${this.name}@${this.version}: the queue is full (${this.#queuedRows} rows waiting, limit ${this.settings.maxQueueRows}); retry later`);
+      }
+      if (performance.now() >= deadline) throw deadlineError(this);
+      const outputs = await new Promise<TensorMsg[]>((resolve, reject) => {
+        this.#queue.push({ prepared, outputs: request.outputs, deadline, enqueued: performance.now(), resolve, reject });
+        this.#queuedRows += prepared.rows;
+        this.#schedule();
+      });
+      return { model: this.name, version: this.version, outputs, rowErrors: prepared.rowErrors };
+    } finally {
+      this.#inFlight--;
+      if (this.#inFlight === 0 && this.#drained) this.#drained();
+    }
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    // setImmediate, not a microtask: requests read in the same event-loop turn join one batch.
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#dispatch();
+    });
+  }
+
+  #dispatch(): void {
+    this.#dispatchBatches();
+    this.#metrics?.queueDepth.set(this.#labels, this.#queuedRows);
+    // Deadlines are checked at dispatch; the sweep covers requests left waiting for a worker (or
+    // for a fuller batch). Armed only then, not per request (#take and #sweep disarm it).
+    if (this.#queue.length) this.#sweepTimer ??= setInterval(() => this.#sweep(), 5);
+  }
+
+  #dispatchBatches(): void {
+    while (this.#queue.length) {
+      const worker = this.#workers.find((w) => !w.busy && w.alive);
+      if (!worker) return;
+      const now = performance.now();
+      const head = this.#queue[0] as Pending;
+      const delay = this.settings.maxQueueDelayMs;
+      if (delay > 0 && this.#queuedRows < this.settings.maxBatchSize && now - head.enqueued < delay) {
+        this.#delayTimer ??= setTimeout(() => {
+          this.#delayTimer = undefined;
+          this.#dispatch();
+        }, Math.max(1, delay - (now - head.enqueued)));
+        return;
+      }
+      const batch: Pending[] = [];
+      let rows = 0;
+      while (this.#queue.length) {
+        const next = this.#queue[0] as Pending;
+        if (next.deadline <= now) {
+          this.#take();
+          next.reject(deadlineError(this));
+          continue;
+        }
+        if (batch.length && (rows + next.prepared.rows > this.settings.maxBatchSize || !sameTails(batch[0]!.prepared, next.prepared))) break;
+        this.#take();
+        batch.push(next);
+        rows += next.prepared.rows;
+      }
+      if (batch.length) void this.#runBatch(worker, batch, rows);
+    }
+  }
+
+  #take(): Pending {
+    const p = this.#queue.shift() as Pending;
+    this.#queuedRows -= p.prepared.rows;
+    if (!this.#queue.length && this.#sweepTimer) {
+      clearInterval(this.#sweepTimer);
+      this.#sweepTimer = undefined;
+    }
+    return p;
+  }
+
+  async #runBatch(worker: InferenceWorker, batch: Pending[], rows: number): Promise<void> {
+    this.#metrics?.batchSize.observe(this.#labels, rows);
+    let outputs: TensorMsg[];
+    try {
+      outputs = await worker.run(rows, slotInputs(batch.map((p) => p.prepared), rows, this.#inputDtypes));
+    } catch (error) {
+      const e = toFrescoError(error);
+      this.#log.error({ err: e.message, rows }, 'batch failed');
+      for (const p of batch) p.reject(e);
+      this.#schedule();
+      return;
+    }
+    // Hand the next batch (what queued while this one ran) to the worker before answering this
+    // one: the worker runs it while the event loop encodes and writes this batch's answers, and a
+    // worker still spinning after its last batch picks it up without a futex wake.
+    if (this.#queue.length) this.#dispatch();
+    let start = 0;
+    for (const p of batch) {
+      const mine: TensorMsg[] = [];
+      for (const out of outputs) {
+        if (p.outputs.length && !p.outputs.includes(out.name)) continue;
+        mine.push(sliceRows(out, rows, start, p.prepared.rows, batch.length));
+      }
+      start += p.prepared.rows;
+      p.resolve(mine);
+    }
+    // Requests that arrive from now on schedule themselves; this catches any left by a failed dispatch.
+    if (this.#queue.length) this.#schedule();
+  }
+
+  /** Rejects queued requests whose deadline passed while every worker was busy. */
+  #sweep(): void {
+    const now = performance.now();
+    for (let i = this.#queue.length - 1; i >= 0; i--) {
+      const p = this.#queue[i] as Pending;
+      if (p.deadline <= now) {
+        this.#queue.splice(i, 1);
+        this.#queuedRows -= p.prepared.rows;
+        p.reject(deadlineError(this));
+      }
+    }
+    if (!this.#queue.length && this.#sweepTimer) {
+      clearInterval(this.#sweepTimer);
+      this.#sweepTimer = undefined;
+    }
+    this.#metrics?.queueDepth.set(this.#labels, this.#queuedRows);
+  }
+
+  /** Waits until every request routed here before the call has been answered. */
+  async drain(): Promise<void> {
+    if (this.state === 'ready') this.state = 'draining';
+    if (this.#inFlight === 0) return;
+    await new Promise<void>((resolve) => {
+      this.#drained = resolve;
+    });
+    this.#drained = undefined;
+  }
+
+  /** Stops the workers and releases the sessions (call after drain). */
+  async close(): Promise<void> {
+    this.state = 'closed';
+    if (this.#delayTimer) clearTimeout(this.#delayTimer);
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+    for (const p of this.#queue.splice(0)) p.reject(new FrescoError('FRESCO_ERR_UNAVAILABLE', `${this.name}@${this.version} was unloaded`));
+    this.#queuedRows = 0;
+    this.#metrics?.untrack(this.#key, this.name, String(this.version));
+    await Promise.all(this.#workers.map((w) => w.close()));
+  }
+
+  /** What /v2/models/{name}/versions/{v} and the admin API report. */
+  metadata(): Record<string, unknown> {
+    const m = this.pkg.manifest;
+    return {
+      name: this.name,
+      version: this.version,
+      state: this.state,
+      provider: this.provider,
+      inputKind: m.input_kind,
+      inputs: m.signature.inputs,
+      outputs: m.signature.outputs,
+      planInputs: this.pkg.plan?.inputs.map((i) => i.name),
+      packageChecksum: this.pkg.checksum,
+      settings: this.settings,
+      queuedRows: this.#queuedRows,
+      inFlight: this.#inFlight,
+    };
+  }
+}
+
+function loadFailed(options: LoadOptions, error: unknown): FrescoError {
+  const e = toFrescoError(error);
+  const prefix = `${options.name}@${options.version} failed to load or warm up`;
+  return new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', e.message.startsWith(prefix) ? e.message : `${prefix}: ${e.message}`, { cause: error });
+}
+
+function deadlineError(model: LoadedModel): FrescoError {
+  return new FrescoError('FRESCO_ERR_DEADLINE_EXCEEDED', `${model.name}@${model.version}: the request's deadline passed before a worker could run it`);
+}
+
+function sameTails(a: Prepared, b: Prepared): boolean {
+  for (let i = 0; i < a.tails.length; i++) {
+    const x = a.tails[i] as number[];
+    const y = b.tails[i] as number[];
+    if (x.length !== y.length || x.some((d, j) => d !== y[j])) return false;
+  }
+  return true;
+}
+
+/** The batch's inputs: each request's bytes written one after another straight into the slot. */
+function slotInputs(batch: Prepared[], rows: number, dtypes: string[]): SlotInput[] {
+  const first = batch[0] as Prepared;
+  return first.parts.map((_, i) => {
+    let byteLength = 0;
+    for (const p of batch) byteLength += (p.parts[i] as Uint8Array).byteLength;
+    return {
+      dtype: dtypes[i] as string,
+      shape: [rows, ...(first.tails[i] as number[])],
+      byteLength,
+      write(target: Uint8Array) {
+        let at = 0;
+        for (const p of batch) {
+          const part = p.parts[i] as Uint8Array;
+          target.set(part, at);
+          at += part.byteLength;
+        }
+      },
+    };
+  });
+}
+
+function sliceRows(out: TensorMsg, total: number, start: number, rows: number, requests: number): TensorMsg {
+  if (out.shape[0] !== total) {
+    if (requests === 1) return out;
+    throw new FrescoError('FRESCO_ERR_INTERNAL', `output "${out.name}" has ${out.shape[0]} rows for a batch of ${total}`);
+  }
+  if (requests === 1) return out;
+  const perRow = out.data.length / total;
+  return { name: out.name, dtype: out.dtype, shape: [rows, ...out.shape.slice(1)], data: out.data.slice(start * perRow, (start + rows) * perRow) as NumericArray };
+}
+
+function replicate(one: Prepared, rows: number): Prepared {
+  return {
+    rows,
+    parts: one.parts.map((part) => {
+      const all = new Uint8Array(part.byteLength * rows);
+      for (let r = 0; r < rows; r++) all.set(part, r * part.byteLength);
+      return all;
+    }),
+    tails: one.tails,
+    rowErrors: undefined,
+  };
+}
+
+/** Bytes for one batch of inputs and outputs, from the signature (dynamic dimensions count as 64). */
+function slotSize(pkg: ModelPackage, maxBatch: number): number {
+  let perRow = 0;
+  for (const t of [...pkg.manifest.signature.inputs, ...pkg.manifest.signature.outputs]) {
+    const size = dtypeInfo(t.dtype)?.size || 8;
+    perRow += t.shape.slice(1).reduce<number>((a, d) => a * (typeof d === 'number' ? d : 64), 1) * size + 16;
+  }
+  return Math.max(1 << 20, Math.ceil(perRow * maxBatch * 1.25) + HEADER_BYTES);
+}

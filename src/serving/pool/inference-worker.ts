@@ -1,0 +1,173 @@
+/**
+ * One inference worker thread and its shared-memory slot (layout.ts). `run` writes a batch into
+ * the slot, wakes the worker and resolves when the worker flips the slot's state; it never uses
+ * postMessage. One batch at a time per worker: the batcher only hands a batch to an idle worker.
+ */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { FrescoError } from '../../errors/index.js';
+import { dtypeFromWire, dtypeInfo, type NumericArray } from '../protocol/dtypes.js';
+import type { TensorMsg } from '../protocol/messages.js';
+import {
+  align8, DATA_END, DESC_BASE, DESC_INTS, DONE, ERR_LEN, ERROR, EXIT, HEADER_BYTES, HEADER_INTS, IDLE, MAX_RANK, MAX_TENSORS, N_IN, N_OUT, REQUEST, ROWS, SLEEPING, STATE,
+} from './layout.js';
+import { WORKER_SOURCE } from './worker-source.js';
+
+export interface WorkerOptions {
+  modelPath: string;
+  /** Execution providers in order of preference; the first that opens the model is used. */
+  providers: string[];
+  intraOpThreads: number;
+  inputNames: string[];
+  outputNames: string[];
+  /** Bytes of the data region (inputs + outputs of one batch). */
+  slotBytes: number;
+  /** How long the worker polls for the next batch before it sleeps (layout.ts). Default 50. */
+  spinMicros?: number;
+}
+
+export interface WorkerReady {
+  provider: string;
+  /** Providers tried before it, with why they were skipped. */
+  skipped: string[];
+}
+
+/** A batch input: a tensor whose bytes are written into the slot (`write` fills them in place). */
+export interface SlotInput {
+  dtype: string;
+  shape: number[];
+  byteLength: number;
+  write(target: Uint8Array): void;
+}
+
+const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
+const decoder = new TextDecoder();
+// Atomics.waitAsync is in Node 20 (V8) but not in TypeScript's ES2023 lib.
+const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
+
+export class InferenceWorker {
+  readonly ready: Promise<WorkerReady>;
+  readonly #worker: Worker;
+  readonly #ctrl: Int32Array;
+  readonly #data: Uint8Array;
+  #busy = false;
+  #exited = false;
+  #exitError: string | undefined;
+  /** Milliseconds spent running batches, for the utilization metric. */
+  busyMs = 0;
+
+  constructor(readonly options: WorkerOptions) {
+    const sab = new SharedArrayBuffer(HEADER_BYTES + align8(options.slotBytes));
+    this.#ctrl = new Int32Array(sab, 0, HEADER_INTS);
+    this.#data = new Uint8Array(sab, HEADER_BYTES);
+    this.#worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { sab, ortPath, modelPath: options.modelPath, providers: options.providers, intraOpThreads: options.intraOpThreads, inputNames: options.inputNames, outputNames: options.outputNames, spinMicros: options.spinMicros ?? 50 },
+    });
+    this.ready = new Promise<WorkerReady>((resolve, reject) => {
+      this.#worker.on('message', (m: { type: string; provider?: string; skipped?: string[]; message?: string }) => {
+        if (m.type === 'ready') resolve({ provider: m.provider as string, skipped: m.skipped ?? [] });
+        else if (m.type === 'failed') reject(new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', m.message ?? 'the worker failed'));
+      });
+      this.#worker.on('error', (error) => {
+        this.#exitError = error.message;
+        reject(new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `inference worker crashed: ${error.message}`, { cause: error }));
+      });
+      this.#worker.on('exit', (code) => {
+        this.#exited = true;
+        reject(new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `inference worker exited (code ${code}) before it was ready`));
+      });
+    });
+    // Lifecycle promise rejections are observed by whoever awaits `ready`; keep Node quiet otherwise.
+    this.ready.catch(() => {});
+  }
+
+  get busy(): boolean {
+    return this.#busy;
+  }
+
+  get alive(): boolean {
+    return !this.#exited;
+  }
+
+  get capacity(): number {
+    return this.#data.byteLength;
+  }
+
+  /** Runs one batch; resolves with the output tensors (copied out of the slot). */
+  async run(rows: number, inputs: SlotInput[]): Promise<TensorMsg[]> {
+    if (this.#busy) throw new FrescoError('FRESCO_ERR_INTERNAL', 'inference worker is already running a batch');
+    if (this.#exited) throw new FrescoError('FRESCO_ERR_UNAVAILABLE', `inference worker is gone${this.#exitError ? `: ${this.#exitError}` : ''}`);
+    if (inputs.length + this.options.outputNames.length > MAX_TENSORS) throw new FrescoError('FRESCO_ERR_INPUT_INVALID', `at most ${MAX_TENSORS} inputs and outputs together`);
+    const ctrl = this.#ctrl;
+    let offset = 0;
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i] as SlotInput;
+      const info = dtypeInfo(input.dtype);
+      if (!info || info.name === 'string') throw new FrescoError('FRESCO_ERR_INPUT_INVALID', `dtype ${input.dtype} cannot be served`);
+      if (input.shape.length > MAX_RANK) throw new FrescoError('FRESCO_ERR_INPUT_INVALID', `rank ${input.shape.length} is above ${MAX_RANK}`);
+      if (offset + input.byteLength > this.#data.byteLength) {
+        throw new FrescoError('FRESCO_ERR_INPUT_INVALID', `the batch (${offset + input.byteLength} bytes of inputs) does not fit the ${this.#data.byteLength}-byte slot; send fewer rows`);
+      }
+      const d = DESC_BASE + i * DESC_INTS;
+      ctrl[d] = info.wire;
+      ctrl[d + 1] = input.shape.length;
+      for (let r = 0; r < input.shape.length; r++) ctrl[d + 2 + r] = input.shape[r] as number;
+      ctrl[d + 2 + MAX_RANK] = offset;
+      ctrl[d + 3 + MAX_RANK] = input.byteLength;
+      input.write(this.#data.subarray(offset, offset + input.byteLength));
+      offset = align8(offset + input.byteLength);
+    }
+    ctrl[ROWS] = rows;
+    ctrl[N_IN] = inputs.length;
+    ctrl[DATA_END] = offset;
+    this.#busy = true;
+    const started = performance.now();
+    Atomics.store(ctrl, STATE, REQUEST);
+    // Only a sleeping worker needs the (costly) futex wake; a spinning one sees REQUEST by itself.
+    if (Atomics.load(ctrl, SLEEPING) !== 0) Atomics.notify(ctrl, STATE);
+    try {
+      let state = Atomics.load(ctrl, STATE);
+      while (state === REQUEST) {
+        const waited = waitAsync(ctrl, STATE, REQUEST);
+        if (waited.async) await waited.value;
+        state = Atomics.load(ctrl, STATE);
+      }
+      if (state === ERROR) {
+        const message = decoder.decode(this.#data.slice(0, ctrl[ERR_LEN]));
+        throw new FrescoError('FRESCO_ERR_INTERNAL', `ONNX Runtime failed: ${message}`);
+      }
+      if (state !== DONE) throw new FrescoError('FRESCO_ERR_UNAVAILABLE', 'inference worker stopped');
+      const outputs: TensorMsg[] = [];
+      const nIn = ctrl[N_IN] as number;
+      const nOut = ctrl[N_OUT] as number;
+      for (let o = 0; o < nOut; o++) {
+        const d = DESC_BASE + (nIn + o) * DESC_INTS;
+        const info = dtypeFromWire(ctrl[d] as number);
+        if (!info) throw new FrescoError('FRESCO_ERR_INTERNAL', `worker wrote an unknown dtype ${ctrl[d]}`);
+        const shape: number[] = [];
+        for (let r = 0; r < (ctrl[d + 1] as number); r++) shape.push(ctrl[d + 2 + r] as number);
+        const at = ctrl[d + 2 + MAX_RANK] as number;
+        const length = ctrl[d + 3 + MAX_RANK] as number;
+        const copy = this.#data.slice(at, at + length);
+        outputs.push({ name: this.options.outputNames[o] as string, dtype: info.name, shape, data: new info.array(copy.buffer, 0, length / info.size) as NumericArray });
+      }
+      return outputs;
+    } finally {
+      if (Atomics.load(ctrl, STATE) !== EXIT) Atomics.store(ctrl, STATE, IDLE);
+      this.busyMs += performance.now() - started;
+      this.#busy = false;
+    }
+  }
+
+  /** Stops the worker (after its current batch) and releases its session. */
+  async close(): Promise<void> {
+    if (this.#exited) return;
+    const exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));
+    Atomics.store(this.#ctrl, STATE, EXIT);
+    Atomics.notify(this.#ctrl, STATE);
+    const timer = setTimeout(() => void this.#worker.terminate(), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * The inference worker's code, as a string evaluated by `new Worker(source, { eval: true })`.
+ * Why a string: the worker must run the same way from the TypeScript sources (tests), from
+ * dist/ and from a bundle, and Node 20 cannot run a .ts file in a worker. It is small and only
+ * does this: open one ONNX Runtime session (trying execution providers in order), then loop:
+ * spin briefly, then block in Atomics.wait until the slot holds a batch, run it, write the outputs
+ * back, notify.
+ * Lifecycle messages (ready, failed, warnings) use postMessage; batches never do.
+ */
+import { DATA_END, DESC_BASE, DESC_INTS, DONE, ERR_LEN, ERROR, EXIT, HEADER_BYTES, IDLE, MAX_RANK, MAX_TENSORS, N_IN, N_OUT, REQUEST, ROWS, SLEEPING, STATE } from './layout.js';
+
+export const WORKER_SOURCE = String.raw`
+'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const ort = require(workerData.ortPath);
+const C = { STATE: ${STATE}, ROWS: ${ROWS}, N_IN: ${N_IN}, N_OUT: ${N_OUT}, ERR_LEN: ${ERR_LEN}, DATA_END: ${DATA_END}, SLEEPING: ${SLEEPING},
+  IDLE: ${IDLE}, REQUEST: ${REQUEST}, DONE: ${DONE}, ERROR: ${ERROR}, EXIT: ${EXIT},
+  DESC_BASE: ${DESC_BASE}, DESC_INTS: ${DESC_INTS}, MAX_RANK: ${MAX_RANK}, MAX_TENSORS: ${MAX_TENSORS}, HEADER_BYTES: ${HEADER_BYTES} };
+// Wire dtype code -> [ort type name, typed array, bytes per element]
+const DT = {
+  1: ['float32', Float32Array, 4], 2: ['float64', Float64Array, 8], 3: ['float16', Uint16Array, 2],
+  4: ['int8', Int8Array, 1], 5: ['int16', Int16Array, 2], 6: ['int32', Int32Array, 4], 7: ['int64', BigInt64Array, 8],
+  8: ['uint8', Uint8Array, 1], 9: ['uint16', Uint16Array, 2], 10: ['uint32', Uint32Array, 4], 11: ['uint64', BigUint64Array, 8],
+  12: ['bool', Uint8Array, 1],
+};
+const CODE = { float32: 1, float64: 2, float16: 3, int8: 4, int16: 5, int32: 6, int64: 7, uint8: 8, uint16: 9, uint32: 10, uint64: 11, bool: 12 };
+const ctrl = new Int32Array(workerData.sab, 0, C.HEADER_BYTES / 4);
+const data = new Uint8Array(workerData.sab, C.HEADER_BYTES);
+const encoder = new TextEncoder();
+const align8 = (n) => (n + 7) & ~7;
+const SPIN_MS = workerData.spinMicros / 1000;
+
+// onnxruntime-node's public session.run defers every call by a setImmediate (a full event-loop
+// turn of this thread, with an epoll_wait) and wraps it in promises. This thread does nothing but
+// run batches, so it calls the addon's session synchronously when the addon has the expected
+// shape (onnxruntime-node 1.2x-1.3x: dist/binding.js), and falls back to the public API otherwise.
+let direct = null;
+try {
+  const b = require(require('node:path').join(require('node:path').dirname(workerData.ortPath), 'binding.js'));
+  if (b && typeof b.initOrt === 'function' && b.binding && typeof b.binding.InferenceSession === 'function') direct = b;
+} catch { direct = null; }
+
+function createSession(options) {
+  if (!direct) return ort.InferenceSession.create(workerData.modelPath, options);
+  direct.initOrt();
+  const native = new direct.binding.InferenceSession();
+  native.loadModel(workerData.modelPath, options);
+  const fetches = {};
+  for (const name of workerData.outputNames) fetches[name] = null;
+  const none = {};
+  return {
+    inputNames: native.inputMetadata ? native.inputMetadata.map((m) => m.name) : workerData.inputNames,
+    outputNames: native.outputMetadata ? native.outputMetadata.map((m) => m.name) : workerData.outputNames,
+    run: (feeds) => native.run(feeds, fetches, none),
+    release: () => native.dispose(),
+  };
+}
+
+async function open() {
+  const available = new Set((ort.listSupportedBackends ? ort.listSupportedBackends() : []).map((b) => b.name));
+  const tried = [];
+  for (const provider of workerData.providers) {
+    // A provider whose binaries are not installed is skipped without trying (creating a session
+    // with it would throw after loading the whole model).
+    if (available.size && !available.has(provider)) { tried.push(provider + ' (not installed)'); continue; }
+    try {
+      const session = await createSession({
+        executionProviders: [provider],
+        intraOpNumThreads: workerData.intraOpThreads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+      });
+      return { session, provider, tried };
+    } catch (error) {
+      tried.push(provider + ' (' + (error && error.message ? error.message.split('\n')[0] : String(error)) + ')');
+    }
+  }
+  throw new Error('no execution provider could open the model: ' + tried.join('; '));
+}
+
+// Preallocated, non-shared staging buffers: ONNX Runtime refuses tensors over SharedArrayBuffer.
+const staging = new Map();
+function stage(index, Array, count) {
+  let buf = staging.get(index);
+  if (!buf || buf.length < count * Array.BYTES_PER_ELEMENT) { buf = new Uint8Array(Math.max(count * Array.BYTES_PER_ELEMENT, 64)); staging.set(index, buf); }
+  return buf;
+}
+
+function fail(message) {
+  const bytes = encoder.encode(message);
+  const n = Math.min(bytes.length, data.length);
+  data.set(bytes.subarray(0, n), 0);
+  ctrl[C.ERR_LEN] = n;
+  Atomics.store(ctrl, C.STATE, C.ERROR);
+  Atomics.notify(ctrl, C.STATE);
+}
+
+async function serve(session) {
+  const inputNames = workerData.inputNames;
+  const outputNames = workerData.outputNames;
+  // When the last batch finished, and how long the slot then stayed empty (ms).
+  let doneAt = performance.now();
+  let lastGap = Infinity;
+  for (;;) {
+    // Block until the main thread changes STATE from what it is now (idle, or the DONE/ERROR we
+    // wrote last, which the main thread resets once it has read the outputs).
+    let state = Atomics.load(ctrl, C.STATE);
+    if (state !== C.REQUEST && state !== C.EXIT && lastGap <= SPIN_MS) {
+      // Spin a little first: a batch handed over soon after the last one (the event loop hands
+      // the next batch over before it answers the last one's requests) is picked up without a
+      // futex wake on either side. Only while batches have been coming that close together
+      // (lastGap), and bounded in time, so sparse traffic or an idle worker costs no CPU.
+      const until = doneAt + SPIN_MS;
+      for (let i = 1; state !== C.REQUEST && state !== C.EXIT; i++) {
+        if ((i & 255) === 0 && performance.now() > until) break;
+        state = Atomics.load(ctrl, C.STATE);
+      }
+    }
+    if (state === C.EXIT) break;
+    if (state !== C.REQUEST) {
+      Atomics.store(ctrl, C.SLEEPING, 1);
+      state = Atomics.load(ctrl, C.STATE);
+      if (state !== C.REQUEST && state !== C.EXIT) Atomics.wait(ctrl, C.STATE, state);
+      Atomics.store(ctrl, C.SLEEPING, 0);
+      continue;
+    }
+    lastGap = performance.now() - doneAt;
+    try {
+      const nIn = ctrl[C.N_IN];
+      const feeds = {};
+      for (let i = 0; i < nIn; i++) {
+        const d = C.DESC_BASE + i * C.DESC_INTS;
+        const dt = DT[ctrl[d]];
+        const rank = ctrl[d + 1];
+        const dims = [];
+        for (let r = 0; r < rank; r++) dims.push(ctrl[d + 2 + r]);
+        const offset = ctrl[d + 2 + C.MAX_RANK];
+        const length = ctrl[d + 3 + C.MAX_RANK];
+        const buf = stage(i, dt[1], length / dt[2]);
+        buf.set(data.subarray(offset, offset + length));
+        const view = new dt[1](buf.buffer, 0, length / dt[2]);
+        feeds[inputNames[i]] = new ort.Tensor(dt[0], dt[0] === 'bool' ? Uint8Array.from(view) : view, dims);
+      }
+      let results = session.run(feeds);
+      if (typeof results.then === 'function') results = await results;
+      let end = align8(ctrl[C.DATA_END]);
+      for (let o = 0; o < outputNames.length; o++) {
+        const t = results[outputNames[o]];
+        const code = CODE[t.type];
+        if (!code) throw new Error('output "' + outputNames[o] + '" has unsupported type ' + t.type);
+        const src = t.data;
+        const bytes = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
+        if (end + bytes.length > data.length) throw new Error('output "' + outputNames[o] + '" (' + bytes.length + ' bytes) does not fit the slot; raise slotBytes');
+        if (t.dims.length > C.MAX_RANK) throw new Error('output "' + outputNames[o] + '" has rank ' + t.dims.length + ' > ' + C.MAX_RANK);
+        data.set(bytes, end);
+        const d = C.DESC_BASE + (nIn + o) * C.DESC_INTS;
+        ctrl[d] = code;
+        ctrl[d + 1] = t.dims.length;
+        for (let r = 0; r < t.dims.length; r++) ctrl[d + 2 + r] = Number(t.dims[r]);
+        ctrl[d + 2 + C.MAX_RANK] = end;
+        ctrl[d + 3 + C.MAX_RANK] = bytes.length;
+        end = align8(end + bytes.length);
+      }
+      ctrl[C.N_OUT] = outputNames.length;
+      Atomics.store(ctrl, C.STATE, C.DONE);
+      Atomics.notify(ctrl, C.STATE);
+    } catch (error) {
+      fail(error && error.message ? error.message : String(error));
+    }
+    doneAt = performance.now();
+  }
+  await session.release();
+}
+
+open().then(
+  ({ session, provider, tried }) => {
+    parentPort.postMessage({ type: 'ready', provider, skipped: tried, inputNames: session.inputNames, outputNames: session.outputNames });
+    return serve(session);
+  },
+  (error) => parentPort.postMessage({ type: 'failed', message: error.message }),
+).then(() => process.exit(0), (error) => { parentPort.postMessage({ type: 'failed', message: String(error && error.message || error) }); process.exit(1); });
+`;

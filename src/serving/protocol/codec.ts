@@ -1,0 +1,306 @@
+/**
+ * Encoding and decoding Fresco frames. decodeFrame verifies the frame's structure first
+ * (verify.ts), then checks every value: protocol major version, known enums, valid UTF-8,
+ * tensor shapes that match their data, no duplicate names. Anything wrong is a FrescoError
+ * FRESCO_ERR_FRAME_INVALID naming what and where, with the request id when it could be read.
+ */
+import * as flatbuffers from 'flatbuffers';
+import { FrescoError } from '../../errors/index.js';
+import { dtypeFromWire, dtypeInfo, type NumericArray } from './dtypes.js';
+import {
+  Body, Error as ErrorT, Frame, PredictRequest, PredictResponse, Row, RowStatus, Status, Tensor, Value, ValueKind,
+} from './fresco-generated.js';
+import {
+  type ErrorMsg, type Message, PROTOCOL_MAJOR, PROTOCOL_MINOR, type PredictRequestMsg, type PredictResponseMsg, type RowMsg,
+  type RowStatusMsg, type Scalar, type StatusName, type TensorMsg,
+} from './messages.js';
+import { FrameVerifyError, verifyFrame } from './verify.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** Elements per tensor at most (2^31 - 1): larger shapes are refused before any allocation. */
+const MAX_ELEMENTS = 0x7fff_ffff;
+
+const STATUS_NAMES = Object.keys(Status).filter((k) => Number.isNaN(Number(k))) as StatusName[];
+export function statusName(value: number): StatusName | undefined {
+  return (Status as unknown as Record<number, StatusName>)[value];
+}
+export function statusValue(name: StatusName): Status {
+  return (Status as unknown as Record<StatusName, Status>)[name];
+}
+export { STATUS_NAMES };
+
+class Invalid extends Error {}
+const invalid = (message: string): never => {
+  throw new Invalid(message);
+};
+
+function str(bytes: Uint8Array | string | null, what: string): string {
+  if (bytes === null) return '';
+  if (typeof bytes === 'string') return bytes;
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return invalid(`${what} is not valid UTF-8`);
+  }
+}
+
+const RAW = flatbuffers.Encoding.UTF8_BYTES;
+
+function readTensor(t: Tensor, what: string): TensorMsg {
+  const name = str(t.name(RAW), `${what} name`);
+  if (!name) invalid(`${what} has no name`);
+  const info = dtypeFromWire(t.dtype());
+  if (!info) return invalid(`${what} "${name}": unknown dtype ${t.dtype()}`);
+  const shape: number[] = [];
+  let count = 1;
+  for (let i = 0; i < t.shapeLength(); i++) {
+    const dim = t.shape(i) as bigint;
+    if (dim < 0n || dim > BigInt(MAX_ELEMENTS)) invalid(`${what} "${name}": dimension ${i} is ${dim}; expected 0 to ${MAX_ELEMENTS}`);
+    shape.push(Number(dim));
+    count *= Number(dim);
+    if (count > MAX_ELEMENTS) invalid(`${what} "${name}": shape [${shape.join(', ')}...] has more than ${MAX_ELEMENTS} elements`);
+  }
+  if (info.name === 'string') {
+    if (t.dataLength() !== 0) invalid(`${what} "${name}": a string tensor carries its values in "strings", not "data"`);
+    if (t.stringsLength() !== count) invalid(`${what} "${name}": shape [${shape.join(', ')}] needs ${count} strings, got ${t.stringsLength()}`);
+    const strings: string[] = [];
+    for (let i = 0; i < count; i++) strings.push(str(t.strings(i, RAW), `${what} "${name}" string ${i}`));
+    return { name, dtype: 'string', shape, data: new Uint8Array(0), strings };
+  }
+  const bytes = t.dataArray() ?? new Uint8Array(0);
+  if (bytes.byteLength !== count * info.size) {
+    invalid(`${what} "${name}": shape [${shape.join(', ')}] of ${info.name} needs ${count * info.size} bytes of data, got ${bytes.byteLength}`);
+  }
+  if (t.stringsLength() !== 0) invalid(`${what} "${name}": only string tensors carry "strings"`);
+  // Copy out of the frame (its memory belongs to the transport) into an aligned buffer.
+  const copy = bytes.slice();
+  return { name, dtype: info.name, shape, data: new info.array(copy.buffer, 0, count) };
+}
+
+function readValues(row: Row, which: 'keys' | 'fields', what: string): Record<string, Scalar> {
+  const out: Record<string, Scalar> = Object.create(null);
+  const n = which === 'keys' ? row.keysLength() : row.fieldsLength();
+  const v = new Value();
+  for (let i = 0; i < n; i++) {
+    (which === 'keys' ? row.keys(i, v) : row.fields(i, v)) as Value;
+    const name = str(v.name(RAW), `${what} ${which}[${i}] name`);
+    if (!name) invalid(`${what} ${which}[${i}] has no name`);
+    if (Object.hasOwn(out, name)) invalid(`${what}: ${which === 'keys' ? 'entity key' : 'field'} "${name}" appears twice`);
+    switch (v.kind()) {
+      case ValueKind.NULL:
+        out[name] = null;
+        break;
+      case ValueKind.NUMBER:
+        out[name] = v.number();
+        break;
+      case ValueKind.STRING:
+        out[name] = str(v.text(RAW), `${what} "${name}"`);
+        break;
+      case ValueKind.BOOL:
+        out[name] = v.number() !== 0;
+        break;
+      default:
+        invalid(`${what} "${name}": unknown value kind ${v.kind()}`);
+    }
+  }
+  return out;
+}
+
+function readRequest(r: PredictRequest): PredictRequestMsg {
+  const model = str(r.model(RAW), 'model');
+  if (!model) invalid('the request names no model');
+  const rows: RowMsg[] = [];
+  const row = new Row();
+  for (let i = 0; i < r.rowsLength(); i++) {
+    r.rows(i, row);
+    rows.push({ keys: readValues(row, 'keys', `row ${i}`), fields: readValues(row, 'fields', `row ${i}`) });
+  }
+  const tensors: TensorMsg[] = [];
+  const seen = new Set<string>();
+  const t = new Tensor();
+  for (let i = 0; i < r.tensorsLength(); i++) {
+    const tensor = readTensor(r.tensors(i, t) as Tensor, `tensor ${i}`);
+    if (seen.has(tensor.name)) invalid(`tensor "${tensor.name}" appears twice`);
+    seen.add(tensor.name);
+    tensors.push(tensor);
+  }
+  if (rows.length > 0 && tensors.length > 0) invalid('a request carries either rows (dataframe models) or tensors (tensor models), not both');
+  const outputs: string[] = [];
+  for (let i = 0; i < r.outputsLength(); i++) outputs.push(str(r.outputs(i, RAW), `outputs[${i}]`));
+  return { type: 'predict_request', id: 0, model, rows, tensors, timeoutUs: r.timeoutUs(), outputs };
+}
+
+function readResponse(r: PredictResponse): PredictResponseMsg {
+  const outputs: TensorMsg[] = [];
+  const t = new Tensor();
+  for (let i = 0; i < r.outputsLength(); i++) outputs.push(readTensor(r.outputs(i, t) as Tensor, `output ${i}`));
+  const rowStatus: RowStatusMsg[] = [];
+  const s = new RowStatus();
+  for (let i = 0; i < r.rowStatusLength(); i++) {
+    r.rowStatus(i, s);
+    const status = statusName(s.status()) ?? invalid(`row_status ${i}: unknown status ${s.status()}`);
+    rowStatus.push({ status, code: str(s.code(RAW), 'code'), message: str(s.message(RAW), 'message') });
+  }
+  return { type: 'predict_response', id: 0, model: str(r.model(RAW), 'model'), version: r.version(), outputs, rowStatus };
+}
+
+function frameId(value: bigint): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) invalid(`request id ${value} is above 2^53 - 1`);
+  return Number(value);
+}
+
+/**
+ * Decodes and validates one frame. Throws FrescoError FRESCO_ERR_FRAME_INVALID (with
+ * `location.requestId` once the id is known) for anything malformed.
+ */
+export function decodeFrame(bytes: Uint8Array): Message {
+  let id: number | undefined;
+  try {
+    verifyFrame(bytes);
+    const frame = Frame.getRootAsFrame(new flatbuffers.ByteBuffer(bytes));
+    const major = frame.major();
+    switch (frame.bodyType()) {
+      case Body.PredictRequest: {
+        const body = frame.body(new PredictRequest()) as PredictRequest;
+        id = frameId(body.id());
+        checkMajor(major);
+        return { ...readRequest(body), id };
+      }
+      case Body.PredictResponse: {
+        const body = frame.body(new PredictResponse()) as PredictResponse;
+        id = frameId(body.id());
+        checkMajor(major);
+        return { ...readResponse(body), id };
+      }
+      case Body.Error: {
+        const body = frame.body(new ErrorT()) as ErrorT;
+        id = frameId(body.id());
+        checkMajor(major);
+        const status = statusName(body.status()) ?? invalid(`unknown status ${body.status()}`);
+        return { type: 'error', id, status, code: str(body.code(RAW), 'code'), message: str(body.message(RAW), 'message') };
+      }
+      default:
+        return invalid('the frame has no body');
+    }
+  } catch (error) {
+    if (error instanceof Invalid || error instanceof FrameVerifyError) {
+      throw new FrescoError('FRESCO_ERR_FRAME_INVALID', `invalid frame: ${error.message}`, id === undefined ? {} : { location: { requestId: String(id) } });
+    }
+    // The verifier should make this unreachable; a reader that still trips is a malformed frame.
+    if (error instanceof RangeError) throw new FrescoError('FRESCO_ERR_FRAME_INVALID', `invalid frame: ${error.message}`);
+    throw error;
+  }
+}
+
+function checkMajor(major: number): void {
+  if (major !== PROTOCOL_MAJOR) invalid(`protocol version ${major}.x is not supported; this server speaks ${PROTOCOL_MAJOR}.${PROTOCOL_MINOR}`);
+}
+
+function tensorBytes(t: TensorMsg): Uint8Array {
+  return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+}
+
+function writeTensor(b: flatbuffers.Builder, t: TensorMsg): flatbuffers.Offset {
+  const info = dtypeInfo(t.dtype);
+  if (!info) throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `tensor "${t.name}": unknown dtype "${t.dtype}"`);
+  const name = b.createString(t.name);
+  const shape = Tensor.createShapeVector(b, t.shape.map((d) => BigInt(d)));
+  let data = 0;
+  let strings = 0;
+  if (info.name === 'string') strings = Tensor.createStringsVector(b, (t.strings ?? []).map((s) => b.createString(s)));
+  else data = b.createByteVector(tensorBytes(t));
+  Tensor.startTensor(b);
+  Tensor.addName(b, name);
+  Tensor.addDtype(b, info.wire);
+  Tensor.addShape(b, shape);
+  if (data) Tensor.addData(b, data);
+  if (strings) Tensor.addStrings(b, strings);
+  return Tensor.endTensor(b);
+}
+
+function writeValue(b: flatbuffers.Builder, name: string, value: Scalar): flatbuffers.Offset {
+  const n = b.createString(name);
+  const text = typeof value === 'string' ? b.createString(value) : 0;
+  Value.startValue(b);
+  Value.addName(b, n);
+  if (value === null || value === undefined) Value.addKind(b, ValueKind.NULL);
+  else if (typeof value === 'number') {
+    Value.addKind(b, ValueKind.NUMBER);
+    Value.addNumber(b, value);
+  } else if (typeof value === 'boolean') {
+    Value.addKind(b, ValueKind.BOOL);
+    Value.addNumber(b, value ? 1 : 0);
+  } else {
+    Value.addKind(b, ValueKind.STRING);
+    Value.addText(b, text);
+  }
+  return Value.endValue(b);
+}
+
+function writeBody(b: flatbuffers.Builder, msg: Message): [Body, flatbuffers.Offset] {
+  switch (msg.type) {
+    case 'predict_request': {
+      const model = b.createString(msg.model);
+      const rows = msg.rows.map((row) => {
+        const keys = Row.createKeysVector(b, Object.entries(row.keys).map(([k, v]) => writeValue(b, k, v)));
+        const fields = Row.createFieldsVector(b, Object.entries(row.fields).map(([k, v]) => writeValue(b, k, v)));
+        return Row.createRow(b, keys, fields);
+      });
+      const rowsVec = rows.length ? PredictRequest.createRowsVector(b, rows) : 0;
+      const tensors = msg.tensors.length ? PredictRequest.createTensorsVector(b, msg.tensors.map((t) => writeTensor(b, t))) : 0;
+      const outputs = msg.outputs.length ? PredictRequest.createOutputsVector(b, msg.outputs.map((o) => b.createString(o))) : 0;
+      PredictRequest.startPredictRequest(b);
+      PredictRequest.addId(b, BigInt(msg.id));
+      PredictRequest.addModel(b, model);
+      if (rowsVec) PredictRequest.addRows(b, rowsVec);
+      if (tensors) PredictRequest.addTensors(b, tensors);
+      PredictRequest.addTimeoutUs(b, msg.timeoutUs >>> 0);
+      if (outputs) PredictRequest.addOutputs(b, outputs);
+      return [Body.PredictRequest, PredictRequest.endPredictRequest(b)];
+    }
+    case 'predict_response': {
+      const model = b.createString(msg.model);
+      const outputs = PredictResponse.createOutputsVector(b, msg.outputs.map((t) => writeTensor(b, t)));
+      const statuses = msg.rowStatus.length
+        ? PredictResponse.createRowStatusVector(
+            b,
+            msg.rowStatus.map((s) => RowStatus.createRowStatus(b, statusValue(s.status), b.createString(s.code), b.createString(s.message))),
+          )
+        : 0;
+      PredictResponse.startPredictResponse(b);
+      PredictResponse.addId(b, BigInt(msg.id));
+      PredictResponse.addModel(b, model);
+      PredictResponse.addVersion(b, msg.version);
+      PredictResponse.addOutputs(b, outputs);
+      if (statuses) PredictResponse.addRowStatus(b, statuses);
+      return [Body.PredictResponse, PredictResponse.endPredictResponse(b)];
+    }
+    case 'error': {
+      const code = b.createString(msg.code);
+      const message = b.createString(msg.message);
+      return [Body.Error, ErrorT.createError(b, BigInt(msg.id), statusValue(msg.status), code, message)];
+    }
+  }
+}
+
+const shared = new flatbuffers.Builder(1024);
+
+/**
+ * Encodes one frame. The result is a fresh copy, safe to keep; pass `reuse: true` to get a view
+ * into a shared builder instead (valid until the next encode: for handing straight to a socket).
+ */
+export function encodeFrame(msg: Message, options: { reuse?: boolean; major?: number; minor?: number } = {}): Uint8Array {
+  const b = shared;
+  b.clear();
+  const [type, body] = writeBody(b, msg);
+  Frame.finishFrameBuffer(b, Frame.createFrame(b, options.major ?? PROTOCOL_MAJOR, options.minor ?? PROTOCOL_MINOR, type, body));
+  const view = b.asUint8Array();
+  return options.reuse ? view : view.slice();
+}
+
+/** An error frame for a FrescoError-like value. */
+export function errorMessage(id: number, status: StatusName, code: string, message: string): ErrorMsg {
+  return { type: 'error', id, status, code, message };
+}
+
+export type { NumericArray };

@@ -1,0 +1,270 @@
+/**
+ * The serving process's front door, one port, served by uWebSockets.js:
+ *   - WebSocket `/v1/ws`: binary Fresco frames, many requests in flight, answered by request id;
+ *   - HTTP `POST /v1/predict`: one frame in, one frame out;
+ *   - KServe v2 (`/v2/...`, kserve.ts), health and readiness, `/metrics`, and the token-protected
+ *     admin API (admin.ts).
+ * Malformed input of any kind gets an error with a stable code; the connection stays up.
+ * `close()` is the graceful shutdown: stop accepting, answer what is in flight, unload, return.
+ */
+import { createRequire } from 'node:module';
+import pino, { type Logger } from 'pino';
+import type { HttpResponse, TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
+import { FrescoError, toFrescoError } from '../errors/index.js';
+import type { ModelRegistry } from '../registry/index.js';
+import { handleAdmin } from './admin.js';
+import type { FeatureLookup } from './feature-lookup.js';
+import type { OnlineStore } from '../online/online-store.js';
+import { OnlineFeatureLookup } from './online-lookup.js';
+import { BodyTooLarge, type Reply as ReplyT, Reply, readBody, readReq, type Req } from './http.js';
+import { inferResponse, modelMetadata, parseInfer } from './kserve.js';
+import { ModelManager } from './manager.js';
+import { ServingMetrics } from './metrics.js';
+import { errorReply, Predictor, responseFor } from './predict.js';
+import { decodeFrame, encodeFrame } from './protocol/codec.js';
+import type { ModelSettingsInput } from './settings.js';
+
+const uWS = createRequire(import.meta.url)('uWebSockets.js') as typeof import('uWebSockets.js');
+
+export interface ServerOptions {
+  /** Port to listen on; 0 picks a free one (read it back from `port`). Default 8500. */
+  port?: number;
+  host?: string;
+  registry?: ModelRegistry;
+  /** Refs to serve at start (`name`, `name@version`, `name@alias`, or a package folder). */
+  models?: string[];
+  /** Settings for every model, and per model name. */
+  defaults?: ModelSettingsInput;
+  modelSettings?: Record<string, ModelSettingsInput>;
+  lookup?: FeatureLookup;
+  /**
+   * The online store dataframe models read `<table>.<feature>` inputs from (used when `lookup` is
+   * not given; online-lookup.ts). The caller opens and closes it.
+   */
+  onlineStore?: OnlineStore;
+  /** Bearer token for /admin; without one the admin API answers 401 to everything. */
+  adminToken?: string;
+  /** Largest frame or HTTP body accepted, in bytes. Default 16 MiB. */
+  maxFrameBytes?: number;
+  /** How often served registry refs are re-resolved (alias moves -> hot swap), in ms; 0 disables. Default 1000. */
+  syncIntervalMs?: number;
+  logger?: Logger;
+}
+
+interface WsData {
+  open: boolean;
+}
+
+const FRAME_TYPE = 'application/x-fresco-frame';
+
+export class FrescoServer {
+  readonly manager: ModelManager;
+  readonly metrics = new ServingMetrics();
+  readonly log: Logger;
+  readonly predictor: Predictor;
+  #app: TemplatedApp | undefined;
+  #listen: us_listen_socket | undefined;
+  #port = 0;
+  #ready = false;
+  #closing = false;
+  #inFlight = 0;
+  #idle: (() => void) | undefined;
+  #sync: NodeJS.Timeout | undefined;
+  readonly #sockets = new Set<WebSocket<WsData>>();
+  readonly maxFrameBytes: number;
+
+  constructor(readonly options: ServerOptions = {}) {
+    this.log = options.logger ?? pino({ level: process.env.FRESCO_LOG_LEVEL ?? 'info' });
+    this.maxFrameBytes = options.maxFrameBytes ?? 16 << 20;
+    this.manager = new ModelManager({ registry: options.registry, lookup: options.lookup ?? (options.onlineStore ? new OnlineFeatureLookup(options.onlineStore) : undefined), metrics: this.metrics, log: this.log, defaults: options.defaults, models: options.modelSettings });
+    this.predictor = new Predictor(this.manager, this.metrics);
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get ready(): boolean {
+    return this.#ready && !this.#closing;
+  }
+
+  /** Loads the configured models, then listens. Resolves once ready. */
+  async start(): Promise<this> {
+    for (const ref of this.options.models ?? []) await this.manager.serve(ref);
+    const app = uWS.App();
+    this.#app = app;
+    app.ws<WsData>('/v1/ws', {
+      compression: uWS.DISABLED,
+      maxPayloadLength: this.maxFrameBytes,
+      idleTimeout: 120,
+      maxBackpressure: 64 << 20,
+      upgrade: (res, req, context) => {
+        if (this.#closing) {
+          res.writeStatus('503 Service Unavailable').end();
+          return;
+        }
+        res.upgrade<WsData>({ open: true }, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+      },
+      open: (ws) => {
+        this.#sockets.add(ws);
+      },
+      message: (ws, message, isBinary) => this.#onWsMessage(ws, message, isBinary),
+      close: (ws) => {
+        ws.getUserData().open = false;
+        this.#sockets.delete(ws);
+      },
+    });
+    app.any('/*', (res, req) => this.#onHttp(res, readReq(req)));
+    const host = this.options.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      app.listen(host, this.options.port ?? 8500, (socket) => {
+        if (!socket) return reject(new FrescoError('FRESCO_ERR_UNAVAILABLE', `could not listen on ${host}:${this.options.port ?? 8500} (port in use?)`));
+        this.#listen = socket;
+        this.#port = uWS.us_socket_local_port(socket as never);
+        resolve();
+      });
+    });
+    const every = this.options.syncIntervalMs ?? 1000;
+    if (every > 0 && this.options.registry) {
+      this.#sync = setInterval(() => void this.manager.sync().catch((e) => this.log.error({ err: String(e) }, 'registry sync failed')), every);
+      this.#sync.unref();
+    }
+    this.#ready = true;
+    this.log.info({ port: this.#port, models: this.manager.servedRefs().map((s) => `${s.ref} -> v${s.version}`) }, 'fresco serve: listening');
+    return this;
+  }
+
+  #enter(): void {
+    this.#inFlight++;
+  }
+
+  #leave(): void {
+    if (--this.#inFlight === 0 && this.#idle) this.#idle();
+  }
+
+  /**
+   * Decodes, runs and answers one frame; never throws. `send` is called synchronously right after
+   * encoding, with a view into a shared builder (valid only during the call: no copy per answer).
+   */
+  async handleFrame(bytes: Uint8Array, transport: string, send: (frame: Uint8Array, http: number) => void): Promise<void> {
+    const started = performance.now();
+    let id = 0;
+    try {
+      if (bytes.byteLength > this.maxFrameBytes) throw new FrescoError('FRESCO_ERR_FRAME_INVALID', `the frame (${bytes.byteLength} bytes) is larger than the limit of ${this.maxFrameBytes}`);
+      const msg = decodeFrame(bytes);
+      id = msg.id;
+      if (msg.type !== 'predict_request') throw new FrescoError('FRESCO_ERR_FRAME_INVALID', `a client sends predict requests, not ${msg.type} frames`);
+      if (this.#closing) throw new FrescoError('FRESCO_ERR_UNAVAILABLE', 'the server is shutting down');
+      const result = await this.predictor.run(msg, transport, started);
+      send(encodeFrame(responseFor(id, result), { reuse: true }), 200);
+      return;
+    } catch (error) {
+      const e = toFrescoError(error);
+      if (e.code === 'FRESCO_ERR_FRAME_INVALID') {
+        this.metrics.errors.inc({ model: '', code: e.code });
+        const rid = e.location?.requestId;
+        if (rid) id = Number(rid);
+      }
+      if (e.code === 'FRESCO_ERR_INTERNAL') this.log.error({ err: e.message, stack: e.stack }, 'internal error');
+      const { msg, http } = errorReply(id, e);
+      send(encodeFrame(msg, { reuse: true }), http);
+    }
+  }
+
+  #onWsMessage(ws: WebSocket<WsData>, message: ArrayBuffer, isBinary: boolean): void {
+    if (!isBinary) {
+      const { msg } = errorReply(0, new FrescoError('FRESCO_ERR_FRAME_INVALID', 'send binary frames (FlatBuffers), not text'));
+      ws.send(encodeFrame(msg, { reuse: true }), true);
+      return;
+    }
+    // The message's memory is only valid during this callback: decode copies what it keeps.
+    const bytes = new Uint8Array(message.slice(0));
+    this.#enter();
+    void this.handleFrame(bytes, 'ws', (frame) => {
+      if (ws.getUserData().open) ws.cork(() => ws.send(frame, true));
+    }).finally(() => this.#leave());
+  }
+
+  #onHttp(res: HttpResponse, req: Req): void {
+    const reply = new Reply(res);
+    this.#enter();
+    void this.#route(reply, req)
+      .catch((error) => {
+        const e = toFrescoError(error);
+        reply.json(e.httpStatus, { error: e.message, code: e.code });
+      })
+      .finally(() => this.#leave());
+  }
+
+  async #route(reply: ReplyT, req: Req): Promise<void> {
+    const { method, url } = req;
+    if (method === 'POST' && url === '/v1/predict') {
+      let body: Uint8Array;
+      try {
+        body = await readBody(reply, this.maxFrameBytes);
+      } catch (error) {
+        if (!(error instanceof BodyTooLarge)) throw error;
+        const { msg } = errorReply(0, new FrescoError('FRESCO_ERR_FRAME_INVALID', `the frame is larger than the limit of ${this.maxFrameBytes} bytes`));
+        return reply.send(413, encodeFrame(msg, { reuse: true }), FRAME_TYPE);
+      }
+      return this.handleFrame(body, 'http', (frame, http) => reply.send(http, frame, FRAME_TYPE));
+    }
+    if (method === 'GET' && (url === '/v2/health/live' || url === '/health/live')) return reply.json(200, { live: true });
+    if (method === 'GET' && (url === '/v2/health/ready' || url === '/health/ready')) return reply.json(this.ready ? 200 : 503, { ready: this.ready });
+    if (method === 'GET' && url === '/metrics') {
+      const text = await this.metrics.registry.metrics();
+      return reply.send(200, text, this.metrics.registry.contentType);
+    }
+    if (method === 'GET' && url === '/v2') return reply.json(200, { name: 'fresco', version: '0.1.0', extensions: ['binary_tensor_data'] });
+    if (url.startsWith('/v2/models')) return this.#kserve(reply, req);
+    if (url.startsWith('/admin')) return handleAdmin(this, reply, req, this.maxFrameBytes);
+    throw new FrescoError('FRESCO_ERR_NOT_FOUND', `${method} ${url}: no such endpoint`);
+  }
+
+  async #kserve(reply: ReplyT, req: Req): Promise<void> {
+    const m = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/.exec(req.url);
+    if (!m) throw new FrescoError('FRESCO_ERR_NOT_FOUND', `${req.url}: no such endpoint`);
+    const name = decodeURIComponent(m[1] as string);
+    const ref = m[2] ? `${name}@${decodeURIComponent(m[2])}` : this.#defaultRef(name);
+    const action = m[3];
+    if (action === '/infer') {
+      if (req.method !== 'POST') throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', 'infer is POST');
+      const started = performance.now();
+      const body = await readBody(reply, this.maxFrameBytes).catch((error) => {
+        throw error instanceof BodyTooLarge ? new FrescoError('FRESCO_ERR_FRAME_INVALID', error.message) : error;
+      });
+      if (this.#closing) throw new FrescoError('FRESCO_ERR_UNAVAILABLE', 'the server is shutting down');
+      const { primary } = this.manager.route(ref);
+      const call = parseInfer(body, req.headers['inference-header-content-length'], ref, primary);
+      const result = await this.predictor.run(call.request, 'kserve', started);
+      const out = inferResponse(result, call);
+      return reply.send(200, out.body, out.contentType, out.headers);
+    }
+    const { primary } = this.manager.route(ref);
+    if (action === '/ready') return reply.json(primary.state === 'ready' ? 200 : 503, { name, ready: primary.state === 'ready' });
+    const versions = this.manager.loadedModels().filter((l) => l.name === name).map((l) => l.version).sort((a, b) => a - b);
+    return reply.json(200, modelMetadata(primary, versions));
+  }
+
+  /** The ref KServe's `/v2/models/{name}` means: `name` if served, else the first served ref of that model. */
+  #defaultRef(name: string): string {
+    const refs = this.manager.servedRefs().map((s) => s.ref);
+    if (refs.includes(name)) return name;
+    return refs.find((r) => r.startsWith(`${name}@`)) ?? name;
+  }
+
+  /** Graceful shutdown: stop accepting, answer everything in flight, close sockets, unload models. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#ready = false;
+    if (this.#sync) clearInterval(this.#sync);
+    if (this.#listen) uWS.us_listen_socket_close(this.#listen);
+    this.#listen = undefined;
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    for (const ws of [...this.#sockets]) ws.end(1001, 'server shutting down');
+    await this.manager.close();
+    (this.#app as { close?: () => void } | undefined)?.close?.();
+    this.log.info('fresco serve: stopped');
+  }
+}
