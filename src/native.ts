@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { FrescoError, isErrorCode } from './errors/index.js';
 import { packageRoot } from './package-root.js';
+import { planToJson } from './plan/json.js';
 
 /** Must equal fresco_core::ABI_VERSION (native/core/src/lib.rs); bump both together. */
 const NATIVE_ABI = 1;
@@ -96,24 +97,6 @@ function nativeError(error: unknown): FrescoError {
   return new FrescoError('FRESCO_ERR_INTERNAL', `native addon: ${message}`, { cause: error });
 }
 
-/** The path (`ops[3].value`) of the first NaN or infinite number in a plan, which JSON cannot carry. */
-function nonFinite(value: unknown, path: string, seen: Set<unknown>): string | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : path;
-  if (typeof value !== 'object' || value === null || seen.has(value)) return undefined;
-  seen.add(value);
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = nonFinite(value[i], `${path}[${i}]`, seen);
-      if (found) return found;
-    }
-    return undefined;
-  }
-  for (const [key, v] of Object.entries(value)) {
-    const found = nonFinite(v, path ? `${path}.${key}` : key, seen);
-    if (found) return found;
-  }
-  return undefined;
-}
 
 function checkRows(rows: unknown): number {
   if (typeof rows !== 'number' || !Number.isInteger(rows) || rows < 0 || rows > 0xffff_ffff) {
@@ -179,18 +162,7 @@ export function compileNativePlan(plan: unknown): NativePlan {
   if (typeof plan === 'string') {
     json = plan;
   } else {
-    const bad = nonFinite(plan, '', new Set());
-    if (bad !== undefined) {
-      const op = /^ops\[(\d+)\]/.exec(bad);
-      const where = op ? `op ${op[1]}: ${bad}` : bad || 'the plan';
-      throw new FrescoError('FRESCO_ERR_PLAN_INVALID', `${where} is not a finite number; plans are JSON, which has no NaN or Infinity`);
-    }
-    try {
-      json = JSON.stringify(plan);
-    } catch (error) {
-      throw new FrescoError('FRESCO_ERR_PLAN_INVALID', `plan cannot be serialized to JSON: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-    }
-    if (json === undefined) throw new FrescoError('FRESCO_ERR_PLAN_INVALID', `plan must be a JSON object, got ${typeof plan}`);
+    json = planToJson(plan);
   }
   try {
     return new CompiledNativePlan(b, b.compilePlan(json));

@@ -16,40 +16,21 @@ export function f32UlpDistance(a: number, b: number): number {
 
 /**
  * Compares a native and a reference matrix under the plan's agreement rule (docs/plan-format.md):
- * bit-identical, except columns that depend on log1p, where one f32 ulp is allowed.
- * Returns a description of the first disagreement, or undefined.
+ * bit-identical for every op (log1p included; NaN equals NaN, whatever its payload, and -0 differs
+ * from +0). Returns a description of the first disagreement, or undefined.
  */
 export function compareMatrices(plan: Plan, native: Float32Array, reference: Float32Array): string | undefined {
   if (native.length !== reference.length) return `lengths differ: ${native.length} vs ${reference.length}`;
   const width = plan.outputs.length;
-  const tolerant = plan.outputs.map((slot) => dependsOnLog1p(plan, slot));
+  const nativeBits = new Uint32Array(native.buffer, native.byteOffset, native.length);
+  const referenceBits = new Uint32Array(reference.buffer, reference.byteOffset, reference.length);
   for (let i = 0; i < native.length; i++) {
+    if (nativeBits[i] === referenceBits[i]) continue;
+    if (Number.isNaN(native[i]) && Number.isNaN(reference[i])) continue;
+    const row = width === 0 ? 0 : Math.floor(i / width);
     const column = width === 0 ? 0 : i % width;
-    const allowed = tolerant[column] ? 1 : 0;
-    const d = f32UlpDistance(native[i] as number, reference[i] as number);
-    if (d > allowed) return `row ${Math.floor(i / width)}, column ${column}: native ${native[i]}, reference ${reference[i]}`;
+    const bits = (b: number | undefined) => `0x${(b ?? 0).toString(16).padStart(8, '0')}`;
+    return `row ${row}, column ${column}: native ${Object.is(native[i], -0) ? '-0' : native[i]} (${bits(nativeBits[i])}), reference ${Object.is(reference[i], -0) ? '-0' : reference[i]} (${bits(referenceBits[i])})`;
   }
   return undefined;
-}
-
-function dependsOnLog1p(plan: Plan, slot: number): boolean {
-  // Walk back from the slot through the ops that produced it.
-  const producer: number[] = [];
-  plan.inputs.forEach(() => producer.push(-1));
-  plan.ops.forEach((op, k) => {
-    const width = op.op === 'one_hot' ? op.categories.length + 1 : 1;
-    for (let w = 0; w < width; w++) producer.push(k);
-  });
-  const seen = new Set<number>();
-  const stack = [slot];
-  while (stack.length) {
-    const s = stack.pop() as number;
-    const k = producer[s] ?? -1;
-    if (k < 0 || seen.has(k)) continue;
-    seen.add(k);
-    const op = plan.ops[k]!;
-    if (op.op === 'log1p') return true;
-    stack.push(...op.args);
-  }
-  return false;
 }

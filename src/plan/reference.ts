@@ -3,7 +3,9 @@
  * possible, one whole column at a time. It is the yardstick the native core is tested against
  * (and benchmarked against), so clarity beats speed here.
  */
+import { FrescoError } from '../errors/index.js';
 import { checkColumns, isValid } from './columns.js';
+import { planToJson } from './json.js';
 import type { Column, Plan, PlanOp } from './types.js';
 import { validatePlan } from './validate.js';
 
@@ -214,11 +216,36 @@ function evalOp(op: PlanOp, slots: Slot[], rows: number): Slot[] {
  * (rows x outputs), nulls as NaN. Validates the plan and the columns first.
  */
 export function runReference(planValue: unknown, columns: Column[], rows: number): Float32Array {
-  const { plan, slotTypes } = validatePlan(planValue);
+  const { plan, slotTypes } = preparePlan(planValue);
   checkColumns(plan.inputs, columns, rows);
   const slots: Slot[] = columns.map((column, i) => (slotTypes[i] === 'num' ? toNumbers(column, rows) : toStrings(column, rows)));
   for (const op of plan.ops) slots.push(...evalOp(op, slots, rows));
   return assemble(plan, slots, rows);
+}
+
+const prepared = new WeakMap<object, ReturnType<typeof validatePlan>>();
+
+/**
+ * A plan is a JSON document: evaluate exactly the document the native side receives. Cached per
+ * plan object (plans are values: build a new one rather than mutating one that has run), so that
+ * running one plan many times (one row at a time) costs what evaluating does.
+ */
+function preparePlan(planValue: unknown): ReturnType<typeof validatePlan> {
+  const cacheable = typeof planValue === 'object' && planValue !== null;
+  const hit = cacheable ? prepared.get(planValue) : undefined;
+  if (hit) return hit;
+  const document = typeof planValue === 'string' ? planValue : planToJson(planValue);
+  const result = validatePlan(parseJson(document));
+  if (cacheable) prepared.set(planValue, result);
+  return result;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new FrescoError('FRESCO_ERR_PLAN_INVALID', `plan is not valid JSON: ${(error as Error).message}`);
+  }
 }
 
 function assemble(plan: Plan, slots: Slot[], rows: number): Float32Array {
