@@ -3,6 +3,16 @@
 Reads <dir>/{train,valid,test}.f32 (row-major float32, NaN = missing) and .y (float64 labels),
 trains with the settings in <dir>/params.json, early-stopped on the validation rows, and writes
 the test-set probabilities to <dir>/lightgbm.pred.f64 and the timings to stdout as JSON.
+
+The settings are Fresco's (not LightGBM's defaults), mapped one to one: num_leaves = max_leaves,
+leaf-wise growth on both sides, max_bin = max_bin, lambda_l1/l2 = l1/l2 (Fresco's l2 default is 1,
+LightGBM's 0), min_sum_hessian_in_leaf = min_leaf_weight, min_gain_to_split = gamma, no bagging or
+feature sampling, NaN as missing (each split sends it to the better side, on both), every column
+numeric (no categorical_feature: Fresco's one-hot columns are plain 0/1 columns here too), the base
+score from the label mean (boost_from_average). Not matchable: forust-ml has no count-based
+min_data_in_leaf (LightGBM's is set to 1 so that only the hessian limit applies, as in Fresco), and
+the engines choose bin edges differently (forust-ml: quantiles of all rows; LightGBM: its own bin
+finder on a 200k-row sample).
 """
 import json
 import sys

@@ -8,7 +8,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const GBDT_ENGINE = 'forust-ml 0.8.0';
+/** The engine's version: a different engine (or patch) is a different training code hash. */
+export const GBDT_ENGINE = 'forust-ml 0.8.0+fresco.1 (vendored: best-first leaf-wise growth)';
 
 export function trainingCodeHash(): string {
   const dir = dirname(fileURLToPath(import.meta.url));

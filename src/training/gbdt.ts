@@ -4,6 +4,7 @@
  */
 import { nativePredictGbdt, nativeTrainGbdt } from '../native.js';
 import type { GbdtParams } from './config.js';
+import { GBDT_ENGINE } from './code-hash.js';
 import { type Task, type TrainedModel, sigmoid } from './model.js';
 import { treeEnsembleOnnx, type TreeNode } from './onnx-export.js';
 
@@ -57,7 +58,7 @@ export function trainGbdt(task: Task, columns: number, train: Matrix, valid: Mat
     toOnnx: () => treeEnsembleOnnx(task, columns, out.trees, out.base_score),
     importance: out.gain.map((g) => g / totalGain),
     summary: {
-      engine: 'forust-ml 0.8.0',
+      engine: GBDT_ENGINE,
       trees: out.trees.length,
       leaves,
       iterations_run: out.iterations_run,

@@ -300,6 +300,52 @@ mod tests {
         assert!(out.gain[0] > out.gain[1]);
     }
 
+    /// Leaf-wise growth splits the leaf whose best split gains most (LightGBM's num_leaves).
+    /// A 4-leaf, depth-2 tree shows both children's best splits; a 3-leaf tree, grown from
+    /// the same root, must have split the child with the larger gain. forust-ml 0.8.0 as
+    /// published ranked leaves by their own score instead, and fails this on some datasets.
+    #[test]
+    fn leaf_wise_growth_splits_the_best_gain_first() {
+        let rows = 3000;
+        let mut checked = 0;
+        for s in 0..24u64 {
+            let mut state = s.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            let mut next = || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 11) as f32 / (1u64 << 53) as f32
+            };
+            let x: Vec<f32> = (0..rows * 3).map(|_| next()).collect();
+            let cut = 0.2 + 0.6 * next();
+            let y: Vec<f64> = (0..rows)
+                .map(|r| {
+                    let (a, b, c) = (x[r * 3], x[r * 3 + 1], x[r * 3 + 2]);
+                    let p = if a < cut { 0.2 + 0.6 * (b < 0.5) as i32 as f32 } else { 0.7 - 0.3 * c };
+                    (next() < p) as i32 as f64
+                })
+                .collect();
+            let mut p = params();
+            p.iterations = 1;
+            p.early_stopping_rounds = None;
+            p.min_leaf_weight = 0.0;
+            p.max_depth = 2;
+            p.max_leaves = 4;
+            let four = train(&x, rows, 3, &y, None, &p).unwrap();
+            p.max_leaves = 3;
+            let three = train(&x, rows, 3, &y, None, &p).unwrap();
+            let (t4, t3) = (&four.trees[0], &three.trees[0]);
+            if t4.len() != 7 || t3.len() != 5 {
+                continue;
+            }
+            let (l, r) = (t4[0].left, t4[0].right);
+            let expected = if t4[l].gain >= t4[r].gain { t3[0].left } else { t3[0].right };
+            assert!(!t3[expected].leaf, "dataset {s}: split the child with the smaller gain");
+            checked += 1;
+        }
+        assert!(checked >= 12, "only {checked} datasets grew full trees");
+    }
+
     #[test]
     fn same_seed_same_model() {
         let rows = 500;
