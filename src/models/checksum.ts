@@ -1,6 +1,7 @@
-/** sha256 helpers: file checksums (streamed, so a 10 MB model never sits in memory twice) and canonical JSON. */
+/** sha256 helpers: file checksums (in chunks, so a 10 MB model never sits in memory) and canonical JSON. */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
+import { hashPass } from './hash-pass.js';
 
 /** Checksums are written `sha256:<64 hex>` so that another algorithm can be told apart later. */
 export const CHECKSUM_PATTERN = /^sha256:[0-9a-f]{64}$/;
@@ -9,15 +10,14 @@ export function sha256Bytes(bytes: Uint8Array | string): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-/** Streams a file through sha256; returns the checksum and the byte count. */
+/** Reads a file through sha256 (hash-pass.ts); returns the checksum and the byte count. */
 export async function sha256File(file: string): Promise<{ checksum: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
+  const fd = openSync(file, 'r');
+  try {
+    return await hashPass(fd);
+  } finally {
+    closeSync(fd);
   }
-  return { checksum: `sha256:${hash.digest('hex')}`, size };
 }
 
 /** The hex part of a `sha256:<hex>` checksum (the artifact store names files by it). */

@@ -5,13 +5,14 @@
  * frozen plan and its hash, the ONNX signature, and a custom model's exports.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FrescoError } from '../errors/index.js';
 import type { Plan } from '../plan/types.js';
 import { validatePlan } from '../plan/validate.js';
 import { planHash, sha256Bytes, sha256File } from './checksum.js';
 import { checkCustomExports } from './custom.js';
+import { hashPass, openRegularFile } from './hash-pass.js';
 import { MANIFEST_FILE, MANIFEST_FORMAT_VERSION, type Manifest, parseManifest } from './manifest.js';
 import { checkOnnxSignature } from './onnx-signature.js';
 import { checkRelativePath, listPackageFiles, resolveInPackage } from './paths.js';
@@ -37,8 +38,21 @@ export interface ModelPackage {
 const fail = (code: 'FRESCO_ERR_PACKAGE_INVALID' | 'FRESCO_ERR_CHECKSUM_MISMATCH' | 'FRESCO_ERR_SIGNATURE_MISMATCH', file: string, message: string, key?: string) =>
   new FrescoError(code, `${file}: ${message}`, { location: key ? { file, key } : { file } });
 
-/** Reads and checks a package folder; throws a FrescoError naming the file and the problem. */
-export async function loadPackage(dir: string): Promise<ModelPackage> {
+/**
+ * A package folder's manifest and the files it lists, checked without reading any file but
+ * fresco.json: the manifest's schema, that every listed path is safe and in normal form, and
+ * that the files present (no symlinks or special files) are exactly the files listed.
+ */
+export interface PackageListing {
+  dir: string;
+  manifest: Manifest;
+  /** fresco.json as read: its sha256 is the package checksum. */
+  manifestBytes: Buffer;
+  /** Listed path -> the checksum fresco.json records for it, in manifest order. */
+  listed: Map<string, string>;
+}
+
+export function readPackageListing(dir: string): PackageListing {
   let isDir = false;
   try {
     isDir = statSync(dir).isDirectory();
@@ -74,18 +88,49 @@ export async function loadPackage(dir: string): Promise<ModelPackage> {
   for (const path of present) {
     if (path !== MANIFEST_FILE && !listed.has(path)) throw fail('FRESCO_ERR_PACKAGE_INVALID', path, `not listed in ${MANIFEST_FILE} "files" (every file of a package is checksummed)`);
   }
-  const files: PackageFile[] = [{ path: MANIFEST_FILE, checksum: sha256Bytes(manifestBytes), size: manifestBytes.length }];
-  for (const [path, expected] of listed) {
-    const { checksum, size } = await sha256File(join(dir, path));
-    if (checksum !== expected) throw fail('FRESCO_ERR_CHECKSUM_MISMATCH', path, `checksum mismatch: the file's sha256 is ${checksum}, ${MANIFEST_FILE} records ${expected}`);
-    files.push({ path, checksum, size });
-  }
-  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-
-  const plan = checkPlan(manifest);
-  await checkModel(dir, manifest);
-  return { dir, manifest, plan, checksum: files.find((f) => f.path === MANIFEST_FILE)!.checksum, files };
+  return { dir, manifest, manifestBytes, listed };
 }
+
+/** The error for a file whose sha256 is not what fresco.json records. */
+export function checksumMismatch(path: string, actual: string, expected: string): FrescoError {
+  return fail('FRESCO_ERR_CHECKSUM_MISMATCH', path, `checksum mismatch: the file's sha256 is ${actual}, ${MANIFEST_FILE} records ${expected}`);
+}
+
+/**
+ * The checks on a package's content once its files are known to hash to the manifest's
+ * checksums: the frozen plan and its hash, then the model (ONNX signature, or a custom model's
+ * exports). `fileOf` maps a listed path to a readable copy of it, which need not be in the
+ * package folder (the registry checks its staged copies).
+ */
+export async function checkPackageContents(manifest: Manifest, fileOf: (path: string) => string): Promise<Plan | undefined> {
+  const plan = checkPlan(manifest);
+  await checkModel(manifest, fileOf);
+  return plan;
+}
+
+/** Reads and checks a package folder; throws a FrescoError naming the file and the problem. */
+export async function loadPackage(dir: string): Promise<ModelPackage> {
+  const { manifest, manifestBytes, listed } = readPackageListing(dir);
+  const checksum = sha256Bytes(manifestBytes);
+  const files: PackageFile[] = [{ path: MANIFEST_FILE, checksum, size: manifestBytes.length }];
+  for (const [path, expected] of listed) {
+    const fd = openRegularFile(join(dir, path), path);
+    let actual;
+    try {
+      actual = await hashPass(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (actual.checksum !== expected) throw checksumMismatch(path, actual.checksum, expected);
+    files.push({ path, checksum: expected, size: actual.size });
+  }
+  files.sort(byPath);
+  const plan = await checkPackageContents(manifest, (path) => join(dir, path));
+  return { dir, manifest, plan, checksum, files };
+}
+
+/** Orders package files by path (fresco.json among them), the order ModelPackage.files promises. */
+export const byPath = (a: PackageFile, b: PackageFile) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
 function checkPlan(manifest: Manifest): Plan | undefined {
   if (manifest.plan === undefined) {
@@ -115,10 +160,10 @@ function checkPlan(manifest: Manifest): Plan | undefined {
   return plan;
 }
 
-async function checkModel(dir: string, manifest: Manifest): Promise<void> {
+async function checkModel(manifest: Manifest, fileOf: (path: string) => string): Promise<void> {
   const file = manifest.model;
   if (!Object.hasOwn(manifest.files, file)) throw fail('FRESCO_ERR_PACKAGE_INVALID', file, `the model file (key "model") is not listed in ${MANIFEST_FILE} "files"`, 'model');
-  const abs = resolveInPackage(dir, file) as string;
+  const abs = fileOf(file);
   if (manifest.backend === 'onnx') {
     if (!file.endsWith('.onnx')) throw fail('FRESCO_ERR_PACKAGE_INVALID', file, 'the onnx backend expects a .onnx model file', 'model');
     const actual = checkOnnxSignature(abs, file, manifest.signature);

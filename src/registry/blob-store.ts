@@ -5,16 +5,35 @@
  * process killed at any point leaves either nothing in objects/ or whole, correctly named files.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { FrescoError } from '../errors/index.js';
+import { promisify } from 'node:util';
 import { checksumHex } from '../models/checksum.js';
+import { hashPass } from '../models/hash-pass.js';
+
+const fsyncAsync = promisify(fsync);
 
 export interface StagedBlob {
   checksum: string;
   /** The staged copy, or undefined when the store already holds this content. */
   tmp: string | undefined;
+}
+
+/** A staged blob whose fsync may still be running: await `durable` before committing it. */
+export interface PendingBlob extends StagedBlob {
+  size: number;
+  durable: Promise<void>;
+}
+
+/**
+ * fsyncs and closes `fd` in the thread pool. The returned promise is marked handled, so that a
+ * registration that fails before awaiting it does not crash the process on an fsync error.
+ */
+function syncAndClose(fd: number): Promise<void> {
+  const done = fsyncAsync(fd).finally(() => closeSync(fd));
+  done.catch(() => {});
+  return done;
 }
 
 export class BlobStore {
@@ -45,34 +64,43 @@ export class BlobStore {
   }
 
   /**
-   * Copies `source` into `stagingDir`, hashing as it goes; the content must hash to `expected`
-   * (the file may have changed since the package was checked). Skips content already stored.
+   * Copies the file open as `input` into `stagingDir` in one pass (hash-pass.ts: each byte read,
+   * hashed and written once). The copy is named after `expected`, the checksum the caller was
+   * promised; the returned checksum is that of the bytes actually copied, and the caller must
+   * refuse the blob when they differ. Content the store already holds is only hashed, not
+   * copied (`tmp` is then undefined). Resolves once the copy is written; its fsync runs on in
+   * the thread pool, overlapping whatever the caller does next, until `durable` resolves.
    */
-  stageFile(source: string, expected: string, stagingDir: string, shownAs: string): StagedBlob {
-    if (this.has(expected)) return { checksum: expected, tmp: undefined };
+  async stage(input: number, expected: string, stagingDir: string): Promise<PendingBlob> {
+    if (this.has(expected)) {
+      const { checksum, size } = await hashPass(input);
+      return { checksum, size, tmp: undefined, durable: Promise.resolve() };
+    }
     const tmp = join(stagingDir, checksumHex(expected));
-    const hash = createHash('sha256');
-    const buffer = Buffer.allocUnsafe(1 << 20);
-    const input = openSync(source, 'r');
     const output = openSync(tmp, 'wx');
+    let result;
     try {
-      for (;;) {
-        const n = readSync(input, buffer, 0, buffer.length, null);
-        if (n === 0) break;
-        hash.update(buffer.subarray(0, n));
-        let written = 0;
-        while (written < n) written += writeSync(output, buffer, written, n - written);
-      }
-      fsyncSync(output);
-    } finally {
-      closeSync(input);
+      result = await hashPass(input, output);
+    } catch (error) {
       closeSync(output);
+      throw error;
     }
-    const actual = `sha256:${hash.digest('hex')}`;
-    if (actual !== expected) {
-      throw new FrescoError('FRESCO_ERR_CHECKSUM_MISMATCH', `${shownAs}: checksum mismatch while copying: the file's sha256 is ${actual}, expected ${expected} (was it changed during registration?)`, { location: { file: shownAs } });
+    return { ...result, tmp, durable: syncAndClose(output) };
+  }
+
+  /** stageBytes, with the fsync left running in the thread pool until `durable` resolves. */
+  stageBytesPending(bytes: Uint8Array, stagingDir: string): PendingBlob {
+    const checksum = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    if (this.has(checksum)) return { checksum, size: bytes.length, tmp: undefined, durable: Promise.resolve() };
+    const tmp = join(stagingDir, checksumHex(checksum));
+    const fd = openSync(tmp, 'wx');
+    try {
+      writeSync(fd, bytes);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
     }
-    return { checksum: expected, tmp };
+    return { checksum, size: bytes.length, tmp, durable: syncAndClose(fd) };
   }
 
   /** Stages bytes (a report, for instance); returns their checksum. */

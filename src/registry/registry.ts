@@ -11,11 +11,12 @@ import { FrescoError } from '../errors/index.js';
 import { unpackArchive } from '../models/archive.js';
 import { checksumHex } from '../models/checksum.js';
 import { type Manifest, type ModelPackage, loadPackage, type PackageFile, packArchive, parseManifest } from '../models/index.js';
-import { BlobStore, type StagedBlob } from './blob-store.js';
+import { BlobStore } from './blob-store.js';
 import { type Db, openDatabase } from './db.js';
 import { diffVersions, type VersionDiff } from './diff.js';
 import { type AliasMove, deepFreeze, type ModelSummary, type ModelVersion, toVersion, type VersionRow } from './records.js';
 import { checkAliasName, checkModelName, parseRef } from './ref.js';
+import { stagePackage } from './stage-package.js';
 import { pauseForTest } from './test-hooks.js';
 
 /** Everything a trainer knows about a version beyond its package. All optional; stored as given. */
@@ -130,15 +131,16 @@ export class ModelRegistry {
         dir = join(staging, 'package');
         await unpackArchive(source, dir);
       }
-      const pkg = await loadPackage(dir);
-      const name = checkModelName(options.name ?? pkg.manifest.name);
       const metrics = checkMetrics(options.metrics ?? {});
       const aliases = (options.aliases ?? []).map(checkAliasName);
       const tags = options.tags ?? [];
       if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string')) throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', 'tags must be a list of strings');
+      if (options.name !== undefined) checkModelName(options.name);
+      // Every check of loadPackage, done while copying each file into staging once.
+      const { pkg, blobs } = await stagePackage(this.store, dir, staging);
+      const name = checkModelName(options.name ?? pkg.manifest.name);
       const by = options.createdBy ?? defaultUser();
 
-      const blobs: StagedBlob[] = pkg.files.map((f) => this.store.stageFile(join(dir, f.path), f.checksum, staging, f.path));
       const report = options.reportHtml === undefined ? undefined : this.store.stageBytes(Buffer.from(options.reportHtml, 'utf8'), staging);
       pauseForTest('after-copy');
 
