@@ -7,7 +7,11 @@
  *     WebSockets at a steady 5,000 requests/s (open loop, generator in a worker thread): p50, p99;
  *  3. the same load while user-score@production is hot-swapped 1 -> 2 -> 1: errors, p99 in the
  *     swap windows against the steady p99;
- *  4. RSS after 100 hot swaps of mlp-50 (onnxruntime-node leaks sessions upstream).
+ *  4. RSS after 100 hot swaps of mlp-50 (onnxruntime-node leaks sessions upstream);
+ *  0. first, the hand-over alone (load/handover.ts): one batch through InferenceWorker.run
+ *     (mlp-50, one row, one in flight) against a raw SharedArrayBuffer + waitAsync ping-pong;
+ *     and the event loop's own work per user-score request (load/main-path.ts: decode, route,
+ *     lookup, plan, input tensor, metrics, encode), without sockets or load.
  * Needs `wrk` (Debian: apt-get install wrk); without it, part 1 is skipped with a note.
  */
 import { execFile, spawnSync } from 'node:child_process';
@@ -19,6 +23,8 @@ import pino from 'pino';
 import { packageRoot } from '../src/package-root.js';
 import { encodeFrame, FrescoServer } from '../src/serving/index.js';
 import { startFastifyBaseline } from './load/fastify-baseline.js';
+import { measureHandover } from './load/handover.js';
+import { measureMainPath } from './load/main-path.js';
 import { makeServingFixture } from './load/fixtures.js';
 import type { BenchRow } from './row.js';
 
@@ -83,6 +89,28 @@ const gc = () => (globalThis as { gc?: () => void }).gc?.();
 
 export async function runServingBenchmarks(log: (line: string) => void): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
+  // 0. The hand-over alone: what the pool adds to a raw SAB + Atomics round trip.
+  const hand = await measureHandover(20_000);
+  log(`hand-over: pool ${hand.pool.p50Us.toFixed(1)} µs p50 / ${hand.pool.p99Us.toFixed(1)} p99; raw ping-pong ${hand.raw.p50Us.toFixed(1)} / ${hand.raw.p99Us.toFixed(1)}; ORT on main ${hand.ortMain.p50Us.toFixed(1)} / ${hand.ortMain.p99Us.toFixed(1)}`);
+  rows.push({
+    name: 'hand-over: InferenceWorker.run (mlp-50, 1 row, main -> worker -> main), p50',
+    baseline: 'raw SAB + Atomics.waitAsync ping-pong, empty work',
+    nativeNs: hand.pool.p50Us * 1e3,
+    baselineNs: hand.raw.p50Us * 1e3,
+    speedup: hand.raw.p50Us / hand.pool.p50Us,
+    extra: { pool_p99_us: hand.pool.p99Us, raw_p99_us: hand.raw.p99Us, ort_on_main_p50_us: hand.ortMain.p50Us },
+  });
+  // The event loop's work per dataframe request, alone (what the 5,000 req/s run needs the loop for).
+  const [one, eight] = await measureMainPath(20_000, 5, [1, 8]);
+  log(`main path per user-score request: ${one!.wallUs.best.toFixed(1)} µs (CPU ${one!.cpuUs.best.toFixed(1)}) one per batch; ${eight!.wallUs.best.toFixed(1)} µs (CPU ${eight!.cpuUs.best.toFixed(1)}) eight per batch`);
+  rows.push({
+    name: 'event loop per user-score request: decode, route, lookup 50 features, plan, input tensor, metrics, encode (best of 5)',
+    baseline: 'budget: one core at 5,000 req/s (200 µs)',
+    nativeNs: one!.wallUs.best * 1e3,
+    baselineNs: 200e3,
+    speedup: 200 / one!.wallUs.best,
+    extra: { wall_median_us: one!.wallUs.median, cpu_best_us: one!.cpuUs.best, batch8_wall_best_us: eight!.wallUs.best, batch8_cpu_best_us: eight!.cpuUs.best },
+  });
   const fixture = await makeServingFixture(10_000);
   const server = await new FrescoServer({
     port: 0,

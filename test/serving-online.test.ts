@@ -20,7 +20,8 @@ import { EmbeddedOnlineStore, materialize, RedisOnlineStore, type OnlineStore } 
 import { compilePlan, type Plan } from '../src/plan/index.js';
 import { ModelRegistry } from '../src/registry/index.js';
 import { FrescoServer } from '../src/serving/index.js';
-import { OnlineFeatureLookup } from '../src/serving/online-lookup.js';
+import { lookupRows } from '../src/serving/feature-lookup.js';
+import { OnlineFeatureLookup, requestKeyNames } from '../src/serving/online-lookup.js';
 import { type RedisServer, skipRedis, startRedis } from './online-redis-helpers.js';
 import { eventually } from './serving-helpers.js';
 
@@ -218,7 +219,7 @@ describe('serving with the online store', () => {
     try {
       const lookup = new OnlineFeatureLookup(store, { now: () => NOW });
       const features = ['airport_stats.avg_delay', 'airport_stats.region', 'airport_stats.opened', 'airport_live.queue'];
-      const rows = await lookup.getFeatures(features, [{ airport: 'SFO' }, { airport: 'JFK' }, { airport: 'ORD' }, { airport: 'ZZZ' }, {}, { airport: 1.5 }]);
+      const rows = await lookupRows(lookup, features, [{ airport: 'SFO' }, { airport: 'JFK' }, { airport: 'ORD' }, { airport: 'ZZZ' }, {}, { airport: 1.5 }]);
       const plain = rows.map((r) => (r instanceof Map ? Object.fromEntries(r) : { error: r.code, message: r.message }));
       expect(plain.slice(0, 4)).toEqual([
         { 'airport_stats.avg_delay': 12.25, 'airport_stats.region': 'west', 'airport_stats.opened': LATEST.SFO!.opened, 'airport_live.queue': 3 },
@@ -230,9 +231,25 @@ describe('serving with the online store', () => {
       expect(plain[5]).toMatchObject({ error: 'FRESCO_ERR_INPUT_INVALID', message: expect.stringContaining('must be a string or an integer') });
       // Against the object API (the path Redis takes): the same values.
       const objectOnly = new OnlineFeatureLookup({ ...bindStore(store), readMatrixSync: undefined } as unknown as OnlineStore, { now: () => NOW });
-      expect((await objectOnly.getFeatures(features, [{ airport: 'SFO' }, { airport: 'JFK' }, { airport: 'ORD' }, { airport: 'ZZZ' }])).map((r) => Object.fromEntries(r as Map<string, unknown>))).toEqual(plain.slice(0, 4));
-      await expect(lookup.getFeatures(['nope.x'], [{ airport: 'SFO' }])).rejects.toThrow(/no table "nope"/);
-      await expect(lookup.getFeatures(['airport_stats.nope'], [{ airport: 'SFO' }])).rejects.toThrow(/has no feature "nope"/);
+      expect((await lookupRows(objectOnly, features, [{ airport: 'SFO' }, { airport: 'JFK' }, { airport: 'ORD' }, { airport: 'ZZZ' }])).map((r) => Object.fromEntries(r as Map<string, unknown>))).toEqual(plain.slice(0, 4));
+      await expect(lookupRows(lookup, ['nope.x'], [{ airport: 'SFO' }])).rejects.toThrow(/no table "nope"/);
+      await expect(lookupRows(lookup, ['airport_stats.nope'], [{ airport: 'SFO' }])).rejects.toThrow(/has no feature "nope"/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('request keys follow each table\'s join_key_map (keyNames): two tables keyed by airport read different request keys', async () => {
+    const store = new EmbeddedOnlineStore(join(dir, '.fresco', 'online'));
+    try {
+      // As a flight's origin and destination: airport_stats by `origin`, airport_live by `destination`.
+      const lookup = new OnlineFeatureLookup(store, { now: () => NOW, keyNames: { airport_stats: { airport: 'origin' }, airport_live: { airport: 'destination' } } });
+      const features = ['airport_stats.avg_delay', 'airport_live.queue'];
+      const [row, missing] = await lookupRows(lookup, features, [{ origin: 'JFK', destination: 'SFO', airport: 'ORD' }, { destination: 'SFO' }]);
+      expect(Object.fromEntries(row as Map<string, unknown>)).toEqual({ 'airport_stats.avg_delay': 20.75, 'airport_live.queue': 3 });
+      expect(missing).toMatchObject({ code: 'FRESCO_ERR_INPUT_INVALID', message: expect.stringContaining('missing entity key "origin"') });
+      // A project's definitions give the map: here no join_key_map, so each join key is its own name.
+      expect(requestKeyNames(loadProject(dir))).toEqual({ airport_stats: { airport: 'airport' }, airport_live: { airport: 'airport' } });
     } finally {
       await store.close();
     }

@@ -7,15 +7,17 @@
  *   ort-main:   session.run awaited on the main thread (the model's own cost, plus its setImmediate)
  * Each runs sequentially (one in flight), with and without an idle uWS app listening (the event
  * loop then sleeps in epoll between events). Run: node dist/bench/load/handover.js [iterations]
+ * [case-prefix,...]; bench/serving.ts reports the pool against raw-async as one row.
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { packageRoot } from '../../src/package-root.js';
 import { InferenceWorker } from '../../src/serving/pool/inference-worker.js';
 
-const N = Number(process.argv[2] ?? 20000);
+let N = Number(process.argv[2] ?? 20000);
 const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
 
 const PONG = String.raw`
@@ -115,25 +117,53 @@ async function ortMain(modelPath: string): Promise<Float64Array> {
   return t;
 }
 
-const modelPath = join(packageRoot(), 'models', 'mlp-50', 'model.onnx');
-const uWS = createRequire(import.meta.url)('uWebSockets.js') as typeof import('uWebSockets.js');
-const only = process.argv[3]?.split(',');
-const cases: [string, () => Promise<Float64Array>][] = [
-  ['raw-sync (Atomics.wait on main)', () => rawSync(0)],
-  ['raw-async (waitAsync on main)', () => rawAsync(0)],
-  ['raw-async, worker spins 20k loads', () => rawAsync(20000)],
-  ['pool: InferenceWorker.run mlp-50 1 row', () => pool(modelPath)],
-  ['ort-main: await session.run on main', () => ortMain(modelPath)],
-];
-for (const withUws of [false, true]) {
-  let listen: unknown;
-  if (withUws) {
-    const app = uWS.App().get('/*', (res) => void res.end('ok'));
-    await new Promise<void>((r) => app.listen('127.0.0.1', 0, (s) => { listen = s; r(); }));
-  }
-  for (const [name, fn] of cases) {
-    if (only && !only.some((o) => name.startsWith(o))) continue;
-    console.log(`${withUws ? '[uWS listening] ' : ''}${name.padEnd(40)} ${stats(await fn())}`);
-  }
-  if (listen) uWS.us_listen_socket_close(listen as never);
+export interface HandoverStats {
+  meanUs: number;
+  p50Us: number;
+  p99Us: number;
 }
+
+function summary(samples: Float64Array): HandoverStats {
+  const s = Array.from(samples).sort((a, b) => a - b);
+  const q = (p: number) => (s[Math.min(s.length - 1, Math.floor(p * s.length))] as number) * 1000;
+  return { meanUs: (s.reduce((a, b) => a + b, 0) / s.length) * 1000, p50Us: q(0.5), p99Us: q(0.99) };
+}
+
+/** One row's figures for bench/serving.ts: the pool's round trip against the raw waitAsync ping-pong. */
+export async function measureHandover(iterations: number): Promise<{ raw: HandoverStats; pool: HandoverStats; ortMain: HandoverStats }> {
+  const modelPath = join(packageRoot(), 'models', 'mlp-50', 'model.onnx');
+  const saved = N;
+  N = iterations;
+  try {
+    return { raw: summary(await rawAsync(0)), pool: summary(await pool(modelPath)), ortMain: summary(await ortMain(modelPath)) };
+  } finally {
+    N = saved;
+  }
+}
+
+async function main(): Promise<void> {
+  const modelPath = join(packageRoot(), 'models', 'mlp-50', 'model.onnx');
+  const uWS = createRequire(import.meta.url)('uWebSockets.js') as typeof import('uWebSockets.js');
+  const only = process.argv[3]?.split(',');
+  const cases: [string, () => Promise<Float64Array>][] = [
+    ['raw-sync (Atomics.wait on main)', () => rawSync(0)],
+    ['raw-async (waitAsync on main)', () => rawAsync(0)],
+    ['raw-async, worker spins 20k loads', () => rawAsync(20000)],
+    ['pool: InferenceWorker.run mlp-50 1 row', () => pool(modelPath)],
+    ['ort-main: await session.run on main', () => ortMain(modelPath)],
+  ];
+  for (const withUws of [false, true]) {
+    let listen: unknown;
+    if (withUws) {
+      const app = uWS.App().get('/*', (res) => void res.end('ok'));
+      await new Promise<void>((r) => app.listen('127.0.0.1', 0, (s) => { listen = s; r(); }));
+    }
+    for (const [name, fn] of cases) {
+      if (only && !only.some((o) => name.startsWith(o))) continue;
+      console.log(`${withUws ? '[uWS listening] ' : ''}${name.padEnd(40)} ${stats(await fn())}`);
+    }
+    if (listen) uWS.us_listen_socket_close(listen as never);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

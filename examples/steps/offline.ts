@@ -23,14 +23,18 @@ export function setUpFlightsProject(dir: string, data: { flightsParquet: string;
   copyFileSync(data.airportsCsv, join(dir, 'data', 'airports.csv'));
 }
 
-/** The label file: every flight with `delayed = delay > 15` (the delay itself is left out). */
-export async function writeFlightLabels(flightsParquet: string, out: string, limit?: number): Promise<void> {
+/**
+ * The label file: every flight with `delayed = delay > 15` (the delay itself is left out), or one
+ * flight in `every` (picked by a hash of the row's content: the same rows on every run, spread
+ * evenly over all months, so a time split stays honest).
+ */
+export async function writeFlightLabels(flightsParquet: string, out: string, limit?: number, every?: number): Promise<void> {
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {
     const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
     await connection.run(
-      `COPY (SELECT date, origin, destination, distance, delay > 15 AS delayed FROM read_parquet(${q(flightsParquet)})${limit ? ` LIMIT ${limit}` : ''}) TO ${q(out)} (FORMAT parquet)`,
+      `COPY (SELECT date, origin, destination, distance, delay > 15 AS delayed FROM read_parquet(${q(flightsParquet)})${every ? ` WHERE hash(date, origin, destination, distance, delay) % ${every} = 0` : ''}${limit ? ` LIMIT ${limit}` : ''}) TO ${q(out)} (FORMAT parquet)`,
     );
   } finally {
     connection.closeSync();

@@ -6,6 +6,7 @@
  * the plan needs are reported per row (file and row), so that --on-error skip can set them aside.
  */
 import { FrescoError } from '../errors/index.js';
+import { datasetColumnName } from '../dsl/dataset.js';
 import { quoteIdent, type OfflineEngine } from '../offline/index.js';
 import { trueRows } from '../offline/duckdb-vectors.js';
 import { columnKind } from '../offline/sources.js';
@@ -23,7 +24,10 @@ export interface RecordBatch {
 }
 
 interface Reader {
+  /** The plan input (`request.distance`, `origin_delays.avg_24h`, or a plain name). */
   name: string;
+  /** The column it reads: the offline store's naming (`distance`, `origin_delays__avg_24h`). */
+  column: string;
   type: 'num' | 'str';
   /** SQL for the value column. */
   expr: string;
@@ -34,30 +38,34 @@ interface Reader {
 }
 
 /** Why a column cannot feed a plan input at all (wrong dtype), or undefined when it can. */
-function readerFor(file: string, name: string, type: 'num' | 'str', duckType: string | undefined, index: number): Reader {
-  if (duckType === undefined) throw new FrescoError('FRESCO_ERR_DATA_INVALID', `${file}: no column "${name}" (a plan input)`, { location: { file, key: name } });
-  const id = quoteIdent(name);
+function readerFor(file: string, name: string, type: 'num' | 'str', columns: Map<string, string>, index: number): Reader {
+  const column = datasetColumnName(name);
+  const duckType = columns.get(column);
+  const where = column === name ? '' : ` for plan input "${name}"`;
+  if (duckType === undefined) throw new FrescoError('FRESCO_ERR_DATA_INVALID', `${file}: no column "${column}" (a plan input${where ? `: ${name}` : ''})`, { location: { file, key: column } });
+  const id = quoteIdent(column);
   const kind = columnKind(duckType);
   if (type === 'str') {
     if (kind !== 'string') {
-      throw new FrescoError('FRESCO_ERR_DATA_INVALID', `${file}: column "${name}" has type ${duckType}; the plan reads it as a string`, { location: { file, key: name } });
+      throw new FrescoError('FRESCO_ERR_DATA_INVALID', `${file}: column "${column}" has type ${duckType}; the plan reads it${where} as a string`, { location: { file, key: column } });
     }
-    return { name, type, expr: `COALESCE(CAST(enum_code(CAST(${id} AS __batch_enum_${index})) AS INTEGER), -1)` };
+    return { name, column, type, expr: `COALESCE(CAST(enum_code(CAST(${id} AS __batch_enum_${index})) AS INTEGER), -1)` };
   }
-  if (kind === 'numeric' || kind === 'bool') return { name, type, expr: `COALESCE(CAST(${id} AS DOUBLE), 'NaN'::DOUBLE)` };
-  if (kind === 'temporal') return { name, type, expr: `COALESCE(CAST(epoch_ms(CAST(${id} AS TIMESTAMP)) AS DOUBLE), 'NaN'::DOUBLE)` };
+  if (kind === 'numeric' || kind === 'bool') return { name, column, type, expr: `COALESCE(CAST(${id} AS DOUBLE), 'NaN'::DOUBLE)` };
+  if (kind === 'temporal') return { name, column, type, expr: `COALESCE(CAST(epoch_ms(CAST(${id} AS TIMESTAMP)) AS DOUBLE), 'NaN'::DOUBLE)` };
   if (kind === 'string') {
     // A CSV column with one stray value reads as text: the good rows still score, the bad ones
     // are named.
     return {
       name,
+      column,
       type,
       expr: `COALESCE(TRY_CAST(${id} AS DOUBLE), 'NaN'::DOUBLE)`,
       badExpr: `(${id} IS NOT NULL AND TRY_CAST(${id} AS DOUBLE) IS NULL)`,
-      reason: `column "${name}" does not hold a number`,
+      reason: `column "${column}" does not hold a number`,
     };
   }
-  throw new FrescoError('FRESCO_ERR_DATA_INVALID', `${file}: column "${name}" has type ${duckType}; the plan reads it as a number`, { location: { file, key: name } });
+  throw new FrescoError('FRESCO_ERR_DATA_INVALID', `${file}: column "${column}" has type ${duckType}; the plan reads it${where} as a number`, { location: { file, key: column } });
 }
 
 /** Items of a fixed-width vector without per-value calls (the vector keeps them in a typed array). */
@@ -74,7 +82,7 @@ export class BatchReader {
     inputs: Map<string, 'num' | 'str'>,
     columns: Map<string, string>,
   ) {
-    this.readers = [...inputs].map(([name, type], i) => readerFor(file, name, type, columns.get(name), i));
+    this.readers = [...inputs].map(([name, type], i) => readerFor(file, name, type, columns, i));
   }
 
   /** Streams the staged part in batches of `batchSize` rows. */
@@ -86,7 +94,7 @@ export class BatchReader {
         const type = `__batch_enum_${i}`;
         await this.engine.run(`DROP TYPE IF EXISTS ${type}`);
         // ENUM of the part's distinct values: the engine encodes, JavaScript never sees a row's string.
-        await this.engine.run(`CREATE TYPE ${type} AS ENUM (SELECT DISTINCT ${quoteIdent(r.name)} FROM ${IN_TABLE} WHERE ${quoteIdent(r.name)} IS NOT NULL ORDER BY 1)`);
+        await this.engine.run(`CREATE TYPE ${type} AS ENUM (SELECT DISTINCT ${quoteIdent(r.column)} FROM ${IN_TABLE} WHERE ${quoteIdent(r.column)} IS NOT NULL ORDER BY 1)`);
         enums.push(type);
         const rows = await this.engine.rows(`SELECT unnest(enum_range(NULL::${type})) AS v`);
         r.dictionary = rows.map((row) => String(row.v));

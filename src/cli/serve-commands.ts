@@ -8,10 +8,10 @@ import type { Command } from 'commander';
 import YAML from 'yaml';
 import { FrescoClient } from '../client/index.js';
 import { FrescoError } from '../errors/index.js';
-import { loadProjectConfig } from '../config/project-config.js';
+import { loadProject } from '../features/project.js';
 import { openOnlineStore } from '../online/open-store.js';
 import { ModelRegistry } from '../registry/index.js';
-import { FrescoServer } from '../serving/index.js';
+import { FrescoServer, requestKeyNames } from '../serving/index.js';
 import type { ModelSettingsInput } from '../serving/settings.js';
 import { registryDir } from './models-commands.js';
 import { type Io, printData } from './output.js';
@@ -78,8 +78,11 @@ export function registerServeCommands(program: Command, io: Io): void {
       // Dataframe models read `<table>.<feature>` inputs from the project's online store
       // (--project, or the current folder when it holds a fresco.yaml).
       const project = o.project ?? (existsSync('fresco.yaml') ? '.' : undefined);
-      const onlineStore = project ? await openOnlineStore(loadProjectConfig(project)) : undefined;
-      const server = new FrescoServer({ port: o.port, host: o.host, models, defaults, modelSettings: config.models ?? {}, ...(registry ? { registry } : {}), ...(token ? { adminToken: token } : {}), ...(onlineStore ? { onlineStore } : {}) });
+      // Request rows name their entity keys as label rows do offline (the tables' join_key_map).
+      const defined = project ? loadProject(project) : undefined;
+      const onlineStore = defined ? await openOnlineStore(defined.config) : undefined;
+      const online = onlineStore && defined ? { onlineStore, onlineKeyNames: requestKeyNames(defined) } : {};
+      const server = new FrescoServer({ port: o.port, host: o.host, models, defaults, modelSettings: config.models ?? {}, ...(registry ? { registry } : {}), ...(token ? { adminToken: token } : {}), ...online });
       try {
         await server.start();
       } catch (error) {

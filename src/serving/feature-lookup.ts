@@ -1,52 +1,208 @@
 /**
- * How a `dataframe` model's features are found for a request's entity keys. The online store
- * (src/online, in progress) will implement this interface; until then, plans whose inputs are all
- * request fields need no lookup, and InMemoryFeatureLookup serves development and benchmarks.
+ * How a `dataframe` model's features are found for a request's entity keys: the online store
+ * (online-lookup.ts) implements this interface, and InMemoryFeatureLookup serves development and
+ * benchmarks.
  *
  * Plan input names (docs/serving.md): `request.<field>` or a plain name without a dot is a
  * request field; `<table>.<feature>` is a feature looked up by entity keys.
+ *
+ * Columnar: a lookup writes the values into a FeatureBlock (typed arrays, rows x features), not
+ * one Map per row. The serving path hands the block its own input matrix, so looked-up values
+ * land where the plan reads them, with no object per row or per value in between.
  */
 import { FrescoError } from '../errors/index.js';
 import type { Scalar } from './protocol/messages.js';
 
-/** One row's result: feature name -> value, or an error for that row (unknown entity, missing key). */
+/** What a block's cell holds (`FeatureBlock.tags`). */
+export const TAG_NULL = 0;
+export const TAG_NUMBER = 1;
+export const TAG_BOOL = 2;
+export const TAG_STRING = 3;
+
+/**
+ * The values of `width` features for `rows` rows. Cell (r, i) lives at `r * stride + column[i]`
+ * of `values` (the number: booleans 0/1, timestamps ms since the epoch, NaN for null and for a
+ * string) and `tags` (TAG_*), and a string at the same index of `strings`. Every cell starts null.
+ * A row can fail instead (`fail`): a missing or malformed entity key.
+ */
+export class FeatureBlock {
+  readonly values: Float64Array;
+  readonly tags: Uint8Array;
+  /** Only the cells tagged TAG_STRING are set (allocated on the first string). */
+  strings: (string | null)[] | undefined;
+  errors: (FrescoError | undefined)[] | undefined;
+  readonly stride: number;
+  readonly column: Int32Array;
+
+  /** `column` maps feature i to its column (default: i, stride = width), to share a wider matrix. */
+  constructor(readonly rows: number, readonly width: number, shared?: { values: Float64Array; tags: Uint8Array; stride: number; column: Int32Array }) {
+    if (shared) {
+      this.values = shared.values;
+      this.tags = shared.tags;
+      this.stride = shared.stride;
+      this.column = shared.column;
+    } else {
+      this.values = new Float64Array(rows * width).fill(NaN);
+      this.tags = new Uint8Array(rows * width);
+      this.stride = width;
+      this.column = Int32Array.from({ length: width }, (_, i) => i);
+    }
+  }
+
+  setNumber(row: number, feature: number, value: number): void {
+    const at = row * this.stride + (this.column[feature] as number);
+    this.values[at] = value;
+    this.tags[at] = TAG_NUMBER;
+  }
+
+  setBool(row: number, feature: number, value: boolean): void {
+    const at = row * this.stride + (this.column[feature] as number);
+    this.values[at] = value ? 1 : 0;
+    this.tags[at] = TAG_BOOL;
+  }
+
+  setString(row: number, feature: number, value: string): void {
+    const at = row * this.stride + (this.column[feature] as number);
+    this.values[at] = NaN;
+    this.tags[at] = TAG_STRING;
+    (this.strings ??= [])[at] = value;
+  }
+
+  setNull(row: number, feature: number): void {
+    const at = row * this.stride + (this.column[feature] as number);
+    this.values[at] = NaN;
+    this.tags[at] = TAG_NULL;
+  }
+
+  set(row: number, feature: number, value: Scalar): void {
+    if (typeof value === 'number') this.setNumber(row, feature, value);
+    else if (typeof value === 'string') this.setString(row, feature, value);
+    else if (typeof value === 'boolean') this.setBool(row, feature, value);
+    else this.setNull(row, feature);
+  }
+
+  /** The value of cell (row, feature) as a plain scalar. */
+  get(row: number, feature: number): Scalar {
+    const at = row * this.stride + (this.column[feature] as number);
+    switch (this.tags[at]) {
+      case TAG_NUMBER:
+        return this.values[at] as number;
+      case TAG_BOOL:
+        return this.values[at] !== 0;
+      case TAG_STRING:
+        return this.strings?.[at] ?? null;
+      default:
+        return null;
+    }
+  }
+
+  /** Fails one row (the first failure of a row is kept). */
+  fail(row: number, error: FrescoError): void {
+    const errors = (this.errors ??= new Array<FrescoError | undefined>(this.rows).fill(undefined));
+    errors[row] ??= error;
+  }
+
+  failed(row: number): boolean {
+    return this.errors?.[row] !== undefined;
+  }
+
+  /** Row by row, as feature name -> value maps (or the row's error): for tests and debugging, not the serving path. */
+  toRows(features: readonly string[]): LookupRow[] {
+    return Array.from({ length: this.rows }, (_, r) => this.errors?.[r] ?? new Map(features.map((f, i) => [f, this.get(r, i)])));
+  }
+}
+
+/** One row's result as a map: feature name -> value, or the row's error. */
 export type LookupRow = Map<string, Scalar> | FrescoError;
 
 export interface FeatureLookup {
   /**
-   * The values of `features` (`table.feature` names) for each row's entity keys, in row order.
-   * A feature the store does not have for that entity is null; a missing entity key is an error
-   * for that row (FRESCO_ERR_INPUT_INVALID naming the key).
+   * Writes the values of `features` (`table.feature` names) for each row's entity keys into
+   * `out` (rows = keys.length, feature i = features[i]; every cell starts null). A feature the
+   * store does not have for that entity stays null; a missing entity key fails that row
+   * (`out.fail`, FRESCO_ERR_INPUT_INVALID naming the key). The serving path passes the same
+   * `features` array every time (it may be used as a cache key).
    */
-  getFeatures(features: readonly string[], keys: readonly Record<string, Scalar>[]): Promise<LookupRow[]> | LookupRow[];
+  getFeatures(features: readonly string[], keys: readonly Record<string, Scalar>[], out: FeatureBlock): Promise<void> | void;
+}
+
+/** Runs a lookup into a fresh block and returns its rows as maps (tests, tools). */
+export async function lookupRows(lookup: FeatureLookup, features: readonly string[], keys: readonly Record<string, Scalar>[]): Promise<LookupRow[]> {
+  const block = new FeatureBlock(keys.length, features.length);
+  await lookup.getFeatures(features, keys, block);
+  return block.toRows(features);
+}
+
+interface MemoryTable {
+  key: string;
+  /** Feature name -> its position in each entity's row. */
+  index: Map<string, number>;
+  rows: Map<string, Scalar[]>;
 }
 
 /** Features by table: each table is keyed by one entity key (`airport`) and holds rows of features. */
 export class InMemoryFeatureLookup implements FeatureLookup {
-  readonly #tables = new Map<string, { key: string; rows: Map<string, Map<string, Scalar>> }>();
+  readonly #tables = new Map<string, MemoryTable>();
+  /** Per feature list (the serving path passes the same array every request): its table and position. */
+  readonly #plans = new WeakMap<readonly string[], { name: string; table: string; feature: string; of: MemoryTable | undefined; at: number | undefined }[]>();
 
   /** Adds (or replaces) a feature table keyed by entity key `key`. */
   setTable(table: string, key: string, rows: Iterable<[Scalar, Record<string, Scalar>]>): void {
-    const map = new Map<string, Map<string, Scalar>>();
-    for (const [entity, features] of rows) map.set(String(entity), new Map(Object.entries(features)));
-    this.#tables.set(table, { key, rows: map });
+    const index = new Map<string, number>();
+    const entries: [string, Record<string, Scalar>][] = [];
+    for (const [entity, features] of rows) {
+      entries.push([String(entity), features]);
+      for (const f of Object.keys(features)) if (!index.has(f)) index.set(f, index.size);
+    }
+    const map = new Map<string, Scalar[]>();
+    for (const [entity, features] of entries) {
+      const values = new Array<Scalar>(index.size).fill(null);
+      for (const [f, v] of Object.entries(features)) values[index.get(f) as number] = v ?? null;
+      map.set(entity, values);
+    }
+    this.#tables.set(table, { key, index, rows: map });
   }
 
-  getFeatures(features: readonly string[], keys: readonly Record<string, Scalar>[]): LookupRow[] {
-    const split = features.map((f) => {
-      const dot = f.indexOf('.');
-      return { name: f, table: f.slice(0, dot), feature: f.slice(dot + 1) };
-    });
-    return keys.map((rowKeys) => {
-      const out = new Map<string, Scalar>();
-      for (const { name, table, feature } of split) {
-        const t = this.#tables.get(table);
-        if (!t) return new FrescoError('FRESCO_ERR_INPUT_INVALID', `feature table "${table}" is not in the online store`);
-        const entity = rowKeys[t.key];
-        if (entity === undefined || entity === null) return new FrescoError('FRESCO_ERR_INPUT_INVALID', `missing entity key "${t.key}" (needed for ${name})`, { location: { key: t.key } });
-        out.set(name, t.rows.get(String(entity))?.get(feature) ?? null);
+  getFeatures(features: readonly string[], keys: readonly Record<string, Scalar>[], out: FeatureBlock): void {
+    let split = this.#plans.get(features);
+    if (!split) {
+      split = features.map((f) => {
+        const dot = f.indexOf('.');
+        return { name: f, table: f.slice(0, dot), feature: f.slice(dot + 1), of: undefined as MemoryTable | undefined, at: undefined as number | undefined };
+      });
+      this.#plans.set(features, split);
+    }
+    for (let r = 0; r < keys.length; r++) {
+      const rowKeys = keys[r] as Record<string, Scalar>;
+      // Consecutive features of one table share the entity's row.
+      let table: MemoryTable | undefined;
+      let tableName = '';
+      let values: Scalar[] | undefined;
+      for (let i = 0; i < split.length; i++) {
+        const s = split[i]!;
+        if (s.table !== tableName || !table) {
+          tableName = s.table;
+          table = this.#tables.get(s.table);
+          if (!table) {
+            out.fail(r, new FrescoError('FRESCO_ERR_INPUT_INVALID', `feature table "${s.table}" is not in the online store`));
+            break;
+          }
+          const entity = rowKeys[table.key];
+          if (entity === undefined || entity === null) {
+            out.fail(r, new FrescoError('FRESCO_ERR_INPUT_INVALID', `missing entity key "${table.key}" (needed for ${s.name})`, { location: { key: table.key } }));
+            break;
+          }
+          values = table.rows.get(typeof entity === 'string' ? entity : String(entity));
+        }
+        // The feature's position, cached for the table object (setTable replaces it).
+        if (s.of !== table) {
+          s.of = table;
+          s.at = table.index.get(s.feature);
+        }
+        const at = s.at;
+        const v = values === undefined || at === undefined ? null : (values[at] as Scalar);
+        if (v !== null) out.set(r, i, v);
       }
-      return out;
-    });
+    }
   }
 }

@@ -2,8 +2,8 @@
 export { FrescoServer, type ServerOptions } from './server.js';
 export { ModelManager, type RoutePolicy, type ShadowRecord, type ManagerOptions } from './manager.js';
 export { LoadedModel, type PredictResult } from './loaded-model.js';
-export { type FeatureLookup, type LookupRow, InMemoryFeatureLookup } from './feature-lookup.js';
-export { OnlineFeatureLookup, type OnlineLookupOptions } from './online-lookup.js';
+export { type FeatureLookup, type LookupRow, FeatureBlock, InMemoryFeatureLookup, lookupRows, TAG_BOOL, TAG_NULL, TAG_NUMBER, TAG_STRING } from './feature-lookup.js';
+export { OnlineFeatureLookup, requestKeyNames, type OnlineLookupOptions } from './online-lookup.js';
 export { modelSettingsSchema, parseModelSettings, PROVIDERS, type ModelSettings, type ModelSettingsInput, type Provider } from './settings.js';
 export { ServingMetrics } from './metrics.js';
 export * from './protocol/index.js';

@@ -5,7 +5,7 @@
  * `Inference-Header-Content-Length` bytes followed by raw tensor bytes.
  *
  * Tensor models take the named inputs as they are. Dataframe models take one input per column:
- * an input named like a request field of the plan is that field, any other is an entity key.
+ * an input named like a request field of the plan is that field (and, like every input, an entity key).
  */
 import { FrescoError } from '../errors/index.js';
 import type { Dtype } from '../models/index.js';
@@ -159,7 +159,10 @@ function columnsToRows(columns: TensorMsg[], model: LoadedModel): RowMsg[] {
         const x = c.data[r] as number | bigint;
         v = c.dtype === 'bool' ? x !== 0 : Number(x);
       }
-      (fields.has(c.name) ? row.fields : row.keys)[c.name] = v;
+      // Every column may be an entity key (`origin` is both a request field and the key of the
+      // origin tables); keys that no table joins on are ignored.
+      row.keys[c.name] = v;
+      if (fields.has(c.name)) row.fields[c.name] = v;
     }
     out.push(row);
   }

@@ -11,8 +11,8 @@ import type { ModelPackage } from '../models/index.js';
 import { resolveInPackage } from '../models/index.js';
 import type { FeatureLookup } from './feature-lookup.js';
 import { inputPreparer, type InputPreparer, type Prepared } from './inputs.js';
-import type { ServingMetrics } from './metrics.js';
-import { InferenceWorker, type SlotInput } from './pool/inference-worker.js';
+import type { ServingMetrics, VersionMeters } from './metrics.js';
+import { InferenceWorker } from './pool/inference-worker.js';
 import { HEADER_BYTES } from './pool/layout.js';
 import { dtypeInfo, type NumericArray } from './protocol/dtypes.js';
 import type { PredictRequestMsg, TensorMsg } from './protocol/messages.js';
@@ -68,9 +68,9 @@ export class LoadedModel {
   readonly #metrics: ServingMetrics | undefined;
   readonly #log: Logger;
   readonly #key = `m${nextKey++}`;
-  readonly #labels: { model: string; version: string };
+  /** This version's metric children (undefined without metrics). */
+  readonly meters: VersionMeters | undefined;
   readonly #outputNames: string[];
-  readonly #inputDtypes: string[];
 
   private constructor(options: LoadOptions) {
     this.name = options.name;
@@ -79,13 +79,13 @@ export class LoadedModel {
     this.settings = options.settings;
     this.#metrics = options.metrics;
     this.#log = options.log.child({ model: options.name, version: options.version });
-    this.#labels = { model: this.name, version: String(this.version) };
     this.#outputNames = options.pkg.manifest.signature.outputs.map((o) => o.name);
-    this.#inputDtypes = options.pkg.manifest.signature.inputs.map((i) => i.dtype);
     if (options.pkg.manifest.backend !== 'onnx') {
       throw new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `${this.name}@${this.version}: the serving runtime runs onnx models; backend "${options.pkg.manifest.backend}" is not served yet`);
     }
     this.#preparer = inputPreparer(options.pkg.manifest, options.pkg.plan, options.settings.maxBatchSize, options.lookup);
+    // Last: a version that fails here leaves no metrics behind (close() untracks the rest).
+    this.meters = options.metrics?.meters(this.name, String(this.version));
   }
 
   /** Loads the version: starts its workers, waits until each opened the model, warms each up. */
@@ -125,11 +125,11 @@ export class LoadedModel {
     this.provider = ready[0]?.provider ?? 'cpu';
     for (const skipped of ready[0]?.skipped ?? []) this.#log.warn({ provider: skipped }, `execution provider unavailable, falling back: ${skipped}`);
     // Warm up every worker with one row and with a full batch, and check the outputs.
-    const one = this.#preparer.warmup();
-    const full = replicate(one, this.settings.maxBatchSize);
+    const one = this.#preparer.warmup(1);
+    const full = this.#preparer.warmup(this.settings.maxBatchSize);
     for (const worker of this.#workers) {
       for (const batch of [one, full]) {
-        const outputs = await worker.run(batch.rows, slotInputs([batch], batch.rows, this.#inputDtypes));
+        const outputs = await worker.run(batch.rows, this.#preparer.batchInputs([batch], batch.rows));
         for (const name of this.#outputNames) {
           const out = outputs.find((o) => o.name === name);
           if (!out) throw new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `warm-up produced no output "${name}"`);
@@ -192,7 +192,7 @@ export class LoadedModel {
 
   #dispatch(): void {
     this.#dispatchBatches();
-    this.#metrics?.queueDepth.set(this.#labels, this.#queuedRows);
+    if (this.meters) this.meters.queueDepth = this.#queuedRows;
     // Deadlines are checked at dispatch; the sweep covers requests left waiting for a worker (or
     // for a fuller batch). Armed only then, not per request (#take and #sweep disarm it).
     if (this.#queue.length) this.#sweepTimer ??= setInterval(() => this.#sweep(), 5);
@@ -241,10 +241,10 @@ export class LoadedModel {
   }
 
   async #runBatch(worker: InferenceWorker, batch: Pending[], rows: number): Promise<void> {
-    this.#metrics?.batchSize.observe(this.#labels, rows);
+    this.meters?.batchSize.observe(rows);
     let outputs: TensorMsg[];
     try {
-      outputs = await worker.run(rows, slotInputs(batch.map((p) => p.prepared), rows, this.#inputDtypes));
+      outputs = await worker.run(rows, this.#preparer.batchInputs(batch.map((p) => p.prepared), rows));
     } catch (error) {
       const e = toFrescoError(error);
       this.#log.error({ err: e.message, rows }, 'batch failed');
@@ -285,7 +285,7 @@ export class LoadedModel {
       clearInterval(this.#sweepTimer);
       this.#sweepTimer = undefined;
     }
-    this.#metrics?.queueDepth.set(this.#labels, this.#queuedRows);
+    if (this.meters) this.meters.queueDepth = this.#queuedRows;
   }
 
   /** Waits until every request routed here before the call has been answered. */
@@ -305,7 +305,7 @@ export class LoadedModel {
     if (this.#sweepTimer) clearInterval(this.#sweepTimer);
     for (const p of this.#queue.splice(0)) p.reject(new FrescoError('FRESCO_ERR_UNAVAILABLE', `${this.name}@${this.version} was unloaded`));
     this.#queuedRows = 0;
-    this.#metrics?.untrack(this.#key, this.name, String(this.version));
+    this.#metrics?.untrack(this.#key, this.name, String(this.version), this.meters);
     await Promise.all(this.#workers.map((w) => w.close()));
   }
 
@@ -348,28 +348,6 @@ function sameTails(a: Prepared, b: Prepared): boolean {
   return true;
 }
 
-/** The batch's inputs: each request's bytes written one after another straight into the slot. */
-function slotInputs(batch: Prepared[], rows: number, dtypes: string[]): SlotInput[] {
-  const first = batch[0] as Prepared;
-  return first.parts.map((_, i) => {
-    let byteLength = 0;
-    for (const p of batch) byteLength += (p.parts[i] as Uint8Array).byteLength;
-    return {
-      dtype: dtypes[i] as string,
-      shape: [rows, ...(first.tails[i] as number[])],
-      byteLength,
-      write(target: Uint8Array) {
-        let at = 0;
-        for (const p of batch) {
-          const part = p.parts[i] as Uint8Array;
-          target.set(part, at);
-          at += part.byteLength;
-        }
-      },
-    };
-  });
-}
-
 function sliceRows(out: TensorMsg, total: number, start: number, rows: number, requests: number): TensorMsg {
   if (out.shape[0] !== total) {
     if (requests === 1) return out;
@@ -378,19 +356,6 @@ function sliceRows(out: TensorMsg, total: number, start: number, rows: number, r
   if (requests === 1) return out;
   const perRow = out.data.length / total;
   return { name: out.name, dtype: out.dtype, shape: [rows, ...out.shape.slice(1)], data: out.data.slice(start * perRow, (start + rows) * perRow) as NumericArray };
-}
-
-function replicate(one: Prepared, rows: number): Prepared {
-  return {
-    rows,
-    parts: one.parts.map((part) => {
-      const all = new Uint8Array(part.byteLength * rows);
-      for (let r = 0; r < rows; r++) all.set(part, r * part.byteLength);
-      return all;
-    }),
-    tails: one.tails,
-    rowErrors: undefined,
-  };
 }
 
 /** Bytes for one batch of inputs and outputs, from the signature (dynamic dimensions count as 64). */

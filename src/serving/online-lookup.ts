@@ -18,7 +18,8 @@ import { FrescoError } from '../errors/index.js';
 import type { OnlineMatrix } from '../online/embedded-store.js';
 import type { OnlineReadOptions, OnlineStore } from '../online/online-store.js';
 import { encodeEntityKey, type KeyValue, type OnlineValue, type TableSchema } from '../online/row-codec.js';
-import type { FeatureLookup, LookupRow } from './feature-lookup.js';
+import type { Project } from '../features/project.js';
+import type { FeatureBlock, FeatureLookup } from './feature-lookup.js';
 import type { Scalar } from './protocol/messages.js';
 
 /** The embedded store's fast path, when present (checked by shape, not class). */
@@ -30,16 +31,30 @@ function hasMatrixRead(store: OnlineStore): store is OnlineStore & MatrixReader 
   return typeof (store as Partial<MatrixReader>).readMatrixSync === 'function';
 }
 
-/** One table's share of a plan's features: `names[i]` (`table.feature`) is the store's `features[i]`. */
+/** One table's share of a plan's features: `names[i]` (`table.feature`) is the store's `features[i]`, the block's feature `positions[i]`. */
 interface TableRequest {
   table: string;
   names: string[];
   features: string[];
+  positions: number[];
+  /** The last matrix layout seen (the store's feature list, by identity) and what was derived from it. */
+  layout?: { features: readonly string[]; schema: TableSchema; index: number[] | undefined; same: boolean; strAt: Int32Array; nStr: number };
 }
 
 export interface OnlineLookupOptions {
   /** The time TTLs are measured from, ms since the epoch (default: now, read once per request). */
   now?: () => number;
+  /**
+   * Per table, join key -> the request key carrying it: the project's `join_key_map`, so that a
+   * request row names its keys as a label row does offline (`origin`, `destination` for two
+   * tables keyed by `airport`). A table not listed reads each join key under its own name.
+   */
+  keyNames?: Record<string, Record<string, string>>;
+}
+
+/** Request key names from a project's definitions (`join_key_map`), for `OnlineLookupOptions.keyNames`. */
+export function requestKeyNames(project: Project): Record<string, Record<string, string>> {
+  return Object.fromEntries([...project.definitions.tables.values()].map((t) => [t.name, { ...t.joinKeyMap }]));
 }
 
 const MATRIX_PRESENT = 1;
@@ -51,33 +66,55 @@ export class OnlineFeatureLookup implements FeatureLookup {
   /** Per plan feature list (the preparer passes the same array every request): grouped by table. */
   readonly #groups = new WeakMap<readonly string[], TableRequest[]>();
   readonly #now: () => number;
+  readonly #keyNames: Record<string, Record<string, string>>;
 
   constructor(readonly store: OnlineStore, options: OnlineLookupOptions = {}) {
     this.#now = options.now ?? Date.now;
+    this.#keyNames = options.keyNames ?? {};
   }
 
-  async getFeatures(features: readonly string[], keys: readonly Record<string, Scalar>[]): Promise<LookupRow[]> {
-    const rows: LookupRow[] = keys.map(() => new Map<string, Scalar>());
+  /**
+   * Synchronous over the embedded store once its tables' schemas are cached (no promise, no
+   * microtask turn per table); otherwise, and for Redis, a promise.
+   */
+  getFeatures(features: readonly string[], keys: readonly Record<string, Scalar>[], out: FeatureBlock): Promise<void> | void {
     const asOf = this.#now();
-    for (const group of this.#group(features)) {
-      await this.#readTable(group, keys, rows, asOf);
+    const groups = this.#group(features);
+    let g = 0;
+    if (hasMatrixRead(this.store)) {
+      for (; g < groups.length; g++) {
+        const group = groups[g]!;
+        const schema = this.#schemas.get(group.table);
+        if (!schema) break;
+        if (!this.#fromMatrix(this.store, schema, group, keys, out, asOf, true)) {
+          // Redeclared since cached: the asynchronous path reloads the schema and reads again.
+          this.#schemas.delete(group.table);
+          break;
+        }
+      }
+      if (g === groups.length) return;
     }
-    return rows;
+    return this.#readTables(groups.slice(g), keys, out, asOf);
+  }
+
+  async #readTables(groups: TableRequest[], keys: readonly Record<string, Scalar>[], out: FeatureBlock, asOf: number): Promise<void> {
+    for (const group of groups) await this.#readTable(group, keys, out, asOf);
   }
 
   #group(features: readonly string[]): TableRequest[] {
     let groups = this.#groups.get(features);
     if (groups) return groups;
     const byTable = new Map<string, TableRequest>();
-    for (const name of features) {
+    features.forEach((name, position) => {
       const dot = name.indexOf('.');
       if (dot <= 0 || dot === name.length - 1) throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `"${name}" is not a <table>.<feature> name`, { location: { key: name } });
       const table = name.slice(0, dot);
-      const g = byTable.get(table) ?? { table, names: [], features: [] };
+      const g = byTable.get(table) ?? { table, names: [], features: [], positions: [] };
       g.names.push(name);
       g.features.push(name.slice(dot + 1));
+      g.positions.push(position);
       byTable.set(table, g);
-    }
+    });
     groups = [...byTable.values()];
     this.#groups.set(features, groups);
     return groups;
@@ -95,76 +132,95 @@ export class OnlineFeatureLookup implements FeatureLookup {
     return schema;
   }
 
-  /** Fills `rows` with one table's features; rows already failed are left alone. */
-  async #readTable(group: TableRequest, keys: readonly Record<string, Scalar>[], rows: LookupRow[], asOf: number): Promise<void> {
+  /** Writes one table's features into `out`; rows already failed are left alone. */
+  async #readTable(group: TableRequest, keys: readonly Record<string, Scalar>[], out: FeatureBlock, asOf: number): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const schema = await this.#schema(group.table, attempt > 0);
-      // Rows whose keys make an entity key; the others fail alone.
-      const at: number[] = [];
-      const entity: KeyValue[][] = [];
-      for (let r = 0; r < keys.length; r++) {
-        if (rows[r] instanceof FrescoError) continue;
-        const key = entityKey(schema, group.names[0]!, keys[r]!);
-        if (key instanceof FrescoError) rows[r] = key;
-        else {
-          at.push(r);
-          entity.push(key);
-        }
-      }
-      if (!at.length) return;
       // After a reload, only the features asked for must exist.
       const strict = attempt === 0;
-      const done = hasMatrixRead(this.store) ? this.#fromMatrix(this.store, schema, group, entity, at, rows, asOf, strict) : await this.#fromObjects(schema, group, entity, at, rows, asOf, strict);
+      const done = hasMatrixRead(this.store) ? this.#fromMatrix(this.store, schema, group, keys, out, asOf, strict) : await this.#fromObjects(schema, group, keys, out, asOf, strict);
       // A table redeclared since its schema was cached (other features, maybe other join keys): reload it and read again.
       if (done) return;
       if (attempt > 0) throw notMaterialized(group.table, group.features.find((f) => !schema.features.some((s) => s.name === f)) ?? group.features[0]!);
     }
   }
 
-  #fromMatrix(store: MatrixReader, schema: TableSchema, group: TableRequest, entity: KeyValue[][], at: number[], rows: LookupRow[], asOf: number, strict: boolean): boolean {
+  /** The rows whose keys make an entity key (row indices and keys); the others fail alone. */
+  #entities(schema: TableSchema, group: TableRequest, keys: readonly Record<string, Scalar>[], out: FeatureBlock): { at: number[]; entity: KeyValue[][] } {
+    const at: number[] = [];
+    const entity: KeyValue[][] = [];
+    for (let r = 0; r < keys.length; r++) {
+      if (out.failed(r)) continue;
+      const key = entityKey(schema, group.names[0]!, keys[r]!, this.#keyNames[group.table]);
+      if (key instanceof FrescoError) out.fail(r, key);
+      else {
+        at.push(r);
+        entity.push(key);
+      }
+    }
+    return { at, entity };
+  }
+
+  #fromMatrix(store: MatrixReader, schema: TableSchema, group: TableRequest, keys: readonly Record<string, Scalar>[], out: FeatureBlock, asOf: number, strict: boolean): boolean {
+    const { at, entity } = this.#entities(schema, group, keys, out);
+    if (!at.length) return true;
     const stored = entity.map((k) => encodeEntityKey(schema, k));
     const m = store.readMatrixSync(group.table, stored, { asOf });
-    const index = featureIndex(m.features, group.features);
-    if (!index || (strict && !sameFeatures(m.features, schema))) return false;
-    // Position of each string feature among the row's strings (key-major, one per string feature).
-    let nStr = 0;
-    const strAt = Array.from(m.kinds, (k) => (k === KIND_STRING ? nStr++ : -1));
+    // Derived from the store's layout once per layout (the store hands out the same arrays until the table changes).
+    let layout = group.layout;
+    if (!layout || layout.features !== m.features || layout.schema !== schema) {
+      // Position of each string feature among the row's strings (key-major, one per string feature).
+      let nStr = 0;
+      const strAt = Int32Array.from(m.kinds, (k) => (k === KIND_STRING ? nStr++ : -1));
+      layout = { features: m.features, schema, index: featureIndex(m.features, group.features), same: sameFeatures(m.features, schema), strAt, nStr };
+      group.layout = layout;
+    }
+    const index = layout.index;
+    if (!index || (strict && !layout.same)) return false;
+    const nStr = layout.nStr;
+    const positions = group.positions;
     for (let k = 0; k < at.length; k++) {
-      const out = rows[at[k]!] as Map<string, Scalar>;
-      const present = m.status[k] === MATRIX_PRESENT;
+      const r = at[k]!;
+      if (m.status[k] !== MATRIX_PRESENT) continue; // missing or expired: the cells stay null
       const base = k * m.nFeatures;
       for (let i = 0; i < index.length; i++) {
         const f = index[i]!;
         const kind = m.kinds[f]!;
-        let v: Scalar = null;
-        if (present) {
-          if (kind === KIND_STRING) v = m.strings[k * nStr + strAt[f]!] ?? null;
-          else if (m.valid[base + f] === 1) v = kind === KIND_BOOL ? m.values[base + f] !== 0 : m.values[base + f]!;
+        if (kind === KIND_STRING) {
+          const v = m.strings[k * nStr + layout.strAt[f]!];
+          if (v !== null && v !== undefined) out.setString(r, positions[i]!, v);
+        } else if (m.valid[base + f] === 1) {
+          if (kind === KIND_BOOL) out.setBool(r, positions[i]!, m.values[base + f] !== 0);
+          else out.setNumber(r, positions[i]!, m.values[base + f]!);
         }
-        out.set(group.names[i]!, v);
       }
     }
     return true;
   }
 
-  async #fromObjects(schema: TableSchema, group: TableRequest, entity: KeyValue[][], at: number[], rows: LookupRow[], asOf: number, strict: boolean): Promise<boolean> {
+  async #fromObjects(schema: TableSchema, group: TableRequest, keys: readonly Record<string, Scalar>[], out: FeatureBlock, asOf: number, strict: boolean): Promise<boolean> {
+    const { at, entity } = this.#entities(schema, group, keys, out);
+    if (!at.length) return true;
     const read = await this.store.read(group.table, entity, { asOf });
     const index = featureIndex(read.features, group.features);
     if (!index || (strict && !sameFeatures(read.features, schema))) return false;
-    read.rows.forEach((r, k) => {
-      const out = rows[at[k]!] as Map<string, Scalar>;
+    read.rows.forEach((row, k) => {
       // An expired row's values are already null in the object API; check anyway (TTL -> null).
-      const present = r.status === 'present';
-      for (let i = 0; i < index.length; i++) out.set(group.names[i]!, present ? scalar(r.values[index[i]!] ?? null) : null);
+      if (row.status !== 'present') return;
+      for (let i = 0; i < index.length; i++) {
+        const v = scalar(row.values[index[i]!] ?? null);
+        if (v !== null) out.set(at[k]!, group.positions[i]!, v);
+      }
     });
     return true;
   }
 }
 
 /** The table's join-key values from a row's keys, or the row's error. */
-function entityKey(schema: TableSchema, feature: string, keys: Record<string, Scalar>): KeyValue[] | FrescoError {
+function entityKey(schema: TableSchema, feature: string, keys: Record<string, Scalar>, names: Record<string, string> = {}): KeyValue[] | FrescoError {
   const out: KeyValue[] = [];
-  for (const k of schema.joinKeys) {
+  for (const joinKey of schema.joinKeys) {
+    const k = names[joinKey] ?? joinKey;
     const v = Object.hasOwn(keys, k) ? keys[k] : undefined;
     if (v === undefined || v === null) return new FrescoError('FRESCO_ERR_INPUT_INVALID', `missing entity key "${k}" (needed for ${feature})`, { location: { key: k } });
     if (typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v))) {

@@ -36,8 +36,12 @@ export class Predictor {
       const main = primary.predict(request, deadline);
       if (shadow && shadow !== primary) this.#mirror(request, main, shadow, deadline);
       const result = await main;
-      this.metrics?.requests.inc({ model: result.model, version: String(result.version), transport });
-      this.metrics?.latency.observe({ model: result.model, version: String(result.version) }, (performance.now() - started) / 1000);
+      // The answer is always the primary's (a shadow's is only recorded): its cached metric children.
+      const meters = this.metrics ? primary.meters : undefined;
+      if (meters) {
+        meters.request(transport);
+        meters.latency.observe((performance.now() - started) / 1000);
+      }
       return result;
     } catch (error) {
       const e = toFrescoError(error);

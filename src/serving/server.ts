@@ -42,6 +42,8 @@ export interface ServerOptions {
    * not given; online-lookup.ts). The caller opens and closes it.
    */
   onlineStore?: OnlineStore;
+  /** Per table, join key -> request key for `onlineStore` reads (a project's join_key_map: `requestKeyNames(project)`). */
+  onlineKeyNames?: Record<string, Record<string, string>>;
   /** Bearer token for /admin; without one the admin API answers 401 to everything. */
   adminToken?: string;
   /** Largest frame or HTTP body accepted, in bytes. Default 16 MiB. */
@@ -76,7 +78,7 @@ export class FrescoServer {
   constructor(readonly options: ServerOptions = {}) {
     this.log = options.logger ?? pino({ level: process.env.FRESCO_LOG_LEVEL ?? 'info' });
     this.maxFrameBytes = options.maxFrameBytes ?? 16 << 20;
-    this.manager = new ModelManager({ registry: options.registry, lookup: options.lookup ?? (options.onlineStore ? new OnlineFeatureLookup(options.onlineStore) : undefined), metrics: this.metrics, log: this.log, defaults: options.defaults, models: options.modelSettings });
+    this.manager = new ModelManager({ registry: options.registry, lookup: options.lookup ?? (options.onlineStore ? new OnlineFeatureLookup(options.onlineStore, options.onlineKeyNames ? { keyNames: options.onlineKeyNames } : {}) : undefined), metrics: this.metrics, log: this.log, defaults: options.defaults, models: options.modelSettings });
     this.predictor = new Predictor(this.manager, this.metrics);
   }
 
@@ -145,13 +147,14 @@ export class FrescoServer {
   /**
    * Decodes, runs and answers one frame; never throws. `send` is called synchronously right after
    * encoding, with a view into a shared builder (valid only during the call: no copy per answer).
+   * `bytes` must belong to the call (a copy of the transport's memory): tensors stay views over it.
    */
   async handleFrame(bytes: Uint8Array, transport: string, send: (frame: Uint8Array, http: number) => void): Promise<void> {
     const started = performance.now();
     let id = 0;
     try {
       if (bytes.byteLength > this.maxFrameBytes) throw new FrescoError('FRESCO_ERR_FRAME_INVALID', `the frame (${bytes.byteLength} bytes) is larger than the limit of ${this.maxFrameBytes}`);
-      const msg = decodeFrame(bytes);
+      const msg = decodeFrame(bytes, { owned: true });
       id = msg.id;
       if (msg.type !== 'predict_request') throw new FrescoError('FRESCO_ERR_FRAME_INVALID', `a client sends predict requests, not ${msg.type} frames`);
       if (this.#closing) throw new FrescoError('FRESCO_ERR_UNAVAILABLE', 'the server is shutting down');

@@ -37,6 +37,18 @@ const invalid = (message: string): never => {
 function str(bytes: Uint8Array | string | null, what: string): string {
   if (bytes === null) return '';
   if (typeof bytes === 'string') return bytes;
+  // Names, keys and short values are mostly ASCII: no decoder call for them.
+  const n = bytes.length;
+  if (n <= 64) {
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      if ((bytes[i] as number) > 0x7f) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
   try {
     return utf8.decode(bytes);
   } catch {
@@ -45,6 +57,9 @@ function str(bytes: Uint8Array | string | null, what: string): string {
 }
 
 const RAW = flatbuffers.Encoding.UTF8_BYTES;
+
+/** Whether tensor data may stay a view over the frame (the caller owns the frame's memory). */
+let viewTensors = false;
 
 function readTensor(t: Tensor, what: string): TensorMsg {
   const name = str(t.name(RAW), `${what} name`);
@@ -72,7 +87,9 @@ function readTensor(t: Tensor, what: string): TensorMsg {
     invalid(`${what} "${name}": shape [${shape.join(', ')}] of ${info.name} needs ${count * info.size} bytes of data, got ${bytes.byteLength}`);
   }
   if (t.stringsLength() !== 0) invalid(`${what} "${name}": only string tensors carry "strings"`);
-  // Copy out of the frame (its memory belongs to the transport) into an aligned buffer.
+  // A view over the frame when its owner allows it and the data is aligned for its type (a
+  // FlatBuffers byte vector is only 4-byte aligned); otherwise a copy into an aligned buffer.
+  if (viewTensors && (bytes.byteOffset % (info.size || 1)) === 0) return { name, dtype: info.name, shape, data: new info.array(bytes.buffer, bytes.byteOffset, count) };
   const copy = bytes.slice();
   return { name, dtype: info.name, shape, data: new info.array(copy.buffer, 0, count) };
 }
@@ -106,7 +123,7 @@ function readValues(row: Row, which: 'keys' | 'fields', what: string): Record<st
   return out;
 }
 
-function readRequest(r: PredictRequest): PredictRequestMsg {
+function readRequest(r: PredictRequest, id: number): PredictRequestMsg {
   const model = str(r.model(RAW), 'model');
   if (!model) invalid('the request names no model');
   const rows: RowMsg[] = [];
@@ -127,10 +144,10 @@ function readRequest(r: PredictRequest): PredictRequestMsg {
   if (rows.length > 0 && tensors.length > 0) invalid('a request carries either rows (dataframe models) or tensors (tensor models), not both');
   const outputs: string[] = [];
   for (let i = 0; i < r.outputsLength(); i++) outputs.push(str(r.outputs(i, RAW), `outputs[${i}]`));
-  return { type: 'predict_request', id: 0, model, rows, tensors, timeoutUs: r.timeoutUs(), outputs };
+  return { type: 'predict_request', id, model, rows, tensors, timeoutUs: r.timeoutUs(), outputs };
 }
 
-function readResponse(r: PredictResponse): PredictResponseMsg {
+function readResponse(r: PredictResponse, id: number): PredictResponseMsg {
   const outputs: TensorMsg[] = [];
   const t = new Tensor();
   for (let i = 0; i < r.outputsLength(); i++) outputs.push(readTensor(r.outputs(i, t) as Tensor, `output ${i}`));
@@ -141,7 +158,7 @@ function readResponse(r: PredictResponse): PredictResponseMsg {
     const status = statusName(s.status()) ?? invalid(`row_status ${i}: unknown status ${s.status()}`);
     rowStatus.push({ status, code: str(s.code(RAW), 'code'), message: str(s.message(RAW), 'message') });
   }
-  return { type: 'predict_response', id: 0, model: str(r.model(RAW), 'model'), version: r.version(), outputs, rowStatus };
+  return { type: 'predict_response', id, model: str(r.model(RAW), 'model'), version: r.version(), outputs, rowStatus };
 }
 
 function frameId(value: bigint): number {
@@ -151,10 +168,13 @@ function frameId(value: bigint): number {
 
 /**
  * Decodes and validates one frame. Throws FrescoError FRESCO_ERR_FRAME_INVALID (with
- * `location.requestId` once the id is known) for anything malformed.
+ * `location.requestId` once the id is known) for anything malformed. Tensor data is copied out of
+ * the frame unless `options.owned` says the caller owns `bytes` and will not change or reuse them:
+ * then aligned tensors are views over the frame (no copy).
  */
-export function decodeFrame(bytes: Uint8Array): Message {
+export function decodeFrame(bytes: Uint8Array, options: { owned?: boolean } = {}): Message {
   let id: number | undefined;
+  viewTensors = options.owned === true;
   try {
     verifyFrame(bytes);
     const frame = Frame.getRootAsFrame(new flatbuffers.ByteBuffer(bytes));
@@ -164,13 +184,13 @@ export function decodeFrame(bytes: Uint8Array): Message {
         const body = frame.body(new PredictRequest()) as PredictRequest;
         id = frameId(body.id());
         checkMajor(major);
-        return { ...readRequest(body), id };
+        return readRequest(body, id);
       }
       case Body.PredictResponse: {
         const body = frame.body(new PredictResponse()) as PredictResponse;
         id = frameId(body.id());
         checkMajor(major);
-        return { ...readResponse(body), id };
+        return readResponse(body, id);
       }
       case Body.Error: {
         const body = frame.body(new ErrorT()) as ErrorT;
@@ -196,6 +216,20 @@ function checkMajor(major: number): void {
   if (major !== PROTOCOL_MAJOR) invalid(`protocol version ${major}.x is not supported; this server speaks ${PROTOCOL_MAJOR}.${PROTOCOL_MINOR}`);
 }
 
+/** UTF-8 of strings that recur in every answer (model, tensor and code names): encoded once. */
+const utf8Cache = new Map<string, Uint8Array>();
+const encoder = new TextEncoder();
+
+function name(b: flatbuffers.Builder, s: string): flatbuffers.Offset {
+  let bytes = utf8Cache.get(s);
+  if (!bytes) {
+    bytes = encoder.encode(s);
+    // Bounded: names are few; anything beyond is encoded each time.
+    if (utf8Cache.size < 1024) utf8Cache.set(s, bytes);
+  }
+  return b.createString(bytes);
+}
+
 function tensorBytes(t: TensorMsg): Uint8Array {
   return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 }
@@ -203,14 +237,16 @@ function tensorBytes(t: TensorMsg): Uint8Array {
 function writeTensor(b: flatbuffers.Builder, t: TensorMsg): flatbuffers.Offset {
   const info = dtypeInfo(t.dtype);
   if (!info) throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `tensor "${t.name}": unknown dtype "${t.dtype}"`);
-  const name = b.createString(t.name);
-  const shape = Tensor.createShapeVector(b, t.shape.map((d) => BigInt(d)));
+  const tensorName = name(b, t.name);
+  b.startVector(8, t.shape.length, 8);
+  for (let i = t.shape.length - 1; i >= 0; i--) b.addInt64(BigInt(t.shape[i] as number));
+  const shape = b.endVector();
   let data = 0;
   let strings = 0;
   if (info.name === 'string') strings = Tensor.createStringsVector(b, (t.strings ?? []).map((s) => b.createString(s)));
   else data = b.createByteVector(tensorBytes(t));
   Tensor.startTensor(b);
-  Tensor.addName(b, name);
+  Tensor.addName(b, tensorName);
   Tensor.addDtype(b, info.wire);
   Tensor.addShape(b, shape);
   if (data) Tensor.addData(b, data);
@@ -259,12 +295,14 @@ function writeBody(b: flatbuffers.Builder, msg: Message): [Body, flatbuffers.Off
       return [Body.PredictRequest, PredictRequest.endPredictRequest(b)];
     }
     case 'predict_response': {
-      const model = b.createString(msg.model);
-      const outputs = PredictResponse.createOutputsVector(b, msg.outputs.map((t) => writeTensor(b, t)));
+      const model = name(b, msg.model);
+      const tensors: flatbuffers.Offset[] = [];
+      for (const t of msg.outputs) tensors.push(writeTensor(b, t));
+      const outputs = PredictResponse.createOutputsVector(b, tensors);
       const statuses = msg.rowStatus.length
         ? PredictResponse.createRowStatusVector(
             b,
-            msg.rowStatus.map((s) => RowStatus.createRowStatus(b, statusValue(s.status), b.createString(s.code), b.createString(s.message))),
+            msg.rowStatus.map((s) => RowStatus.createRowStatus(b, statusValue(s.status), name(b, s.code), b.createString(s.message))),
           )
         : 0;
       PredictResponse.startPredictResponse(b);
