@@ -2,7 +2,6 @@
 // is absent, finished parts are whole, and a rerun skips them and produces the full result.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -27,29 +26,10 @@ async function sql(text: string): Promise<Record<string, unknown>[]> {
 
 /** A script that runs the CLI from the TypeScript sources (Node 20 cannot run .ts itself: module hooks transpile them). */
 function childScript(dir: string): string {
-  const typescriptUrl = pathToFileURL(createRequire(import.meta.url).resolve('typescript')).href;
-  const hooks = `
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import ts from '${typescriptUrl}';
-export async function resolve(specifier, context, next) {
-  if (context.parentURL && context.parentURL.endsWith('.ts') && specifier.startsWith('.') && specifier.endsWith('.js')) {
-    const url = new URL(specifier.slice(0, -3) + '.ts', context.parentURL);
-    if (existsSync(fileURLToPath(url))) return { url: url.href, shortCircuit: true };
-  }
-  return next(specifier, context);
-}
-export async function load(url, context, next) {
-  if (!url.endsWith('.ts')) return next(url, context);
-  const source = readFileSync(fileURLToPath(url), 'utf8');
-  const out = ts.transpileModule(source, { fileName: fileURLToPath(url), compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false } });
-  return { format: 'module', source: out.outputText, shortCircuit: true };
-}`;
   const script = join(dir, 'child.mjs');
   writeFileSync(
     script,
-    `import { register } from 'node:module';
-register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}), import.meta.url);
+    `import ${JSON.stringify(pathToFileURL(join(packageRoot(), 'test', 'helpers', 'ts-hooks.mjs')).href)};
 const { runCli } = await import(${JSON.stringify(pathToFileURL(join(packageRoot(), 'src', 'cli', 'main.ts')).href)});
 process.exitCode = await runCli(process.argv);
 `,
