@@ -42,9 +42,14 @@ export async function runKernelBenchmarks(log: (line: string) => void = console.
   const rows = 1_000_000;
   const columns: Column[] = tenOpColumns(rows);
   const tenOp = compilePlan(TEN_OP_PLAN);
+  const reused = new Float32Array(rows * tenOp.outputCount);
   log('10-op plan x 1M rows ...');
   const t1 = await measure(
-    { native: () => void tenOp.run(columns, rows), reference: () => void runReference(TEN_OP_PLAN, columns, rows) },
+    {
+      native: () => void tenOp.run(columns, rows),
+      nativeInto: () => tenOp.runInto(columns, rows, reused),
+      reference: () => void runReference(TEN_OP_PLAN, columns, rows),
+    },
     { time: 3000 },
   );
   results.push({
@@ -54,6 +59,14 @@ export async function runKernelBenchmarks(log: (line: string) => void = console.
     baselineNs: t1.reference!,
     speedup: t1.reference! / t1.native!,
     extra: { nativeRowsPerSecond: rows / (t1.native! / 1e9) },
+  });
+  results.push({
+    name: '10-op plan, 1M rows, into a reused matrix (runInto)',
+    baseline: 'TypeScript reference evaluator',
+    nativeNs: t1.nativeInto!,
+    baselineNs: t1.reference!,
+    speedup: t1.reference! / t1.nativeInto!,
+    extra: { nativeRowsPerSecond: rows / (t1.nativeInto! / 1e9) },
   });
 
   // 2. Assembly: 50 f32 columns x 100k rows into one matrix.

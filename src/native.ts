@@ -31,6 +31,9 @@ export interface NativePlan {
   readonly outputCount: number;
   /** rows x outputCount row-major matrix */
   run(columns: NativeColumn[], rows: number): Float32Array;
+  /** Like run, into a caller's buffer of exactly rows x outputCount floats: reusing one buffer
+   *  across batches saves allocating and page-faulting a new matrix each time. */
+  runInto(columns: NativeColumn[], rows: number, out: Float32Array): void;
   /** One row, the online path: numeric[i] is input slot i's value (NaN = null; ignored for str inputs);
    *  strings holds the str inputs in slot order (null = null). Writes outputCount floats into out. */
   runRow(numeric: Float64Array, strings: (string | null)[], out: Float32Array): void;
@@ -131,16 +134,21 @@ class CompiledNativePlan implements NativePlan {
 
   run(columns: NativeColumn[], rows: number): Float32Array {
     checkRows(rows);
+    const out = allocate(rows * this.outputCount);
+    this.runInto(columns, rows, out);
+    return out;
+  }
+
+  runInto(columns: NativeColumn[], rows: number, out: Float32Array): void {
+    checkRows(rows);
     if (!Array.isArray(columns)) {
       throw new FrescoError('FRESCO_ERR_PLAN_INPUT', `columns must be an array (one column per plan input), got ${typeof columns}`);
     }
-    const out = allocate(rows * this.outputCount);
     try {
       this.#binding.planRun(this.#handle, columns, rows, out);
     } catch (error) {
       throw nativeError(error);
     }
-    return out;
   }
 
   runRow(numeric: Float64Array, strings: (string | null)[], out: Float32Array): void {
