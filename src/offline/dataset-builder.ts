@@ -16,7 +16,7 @@ import { commitFiles, discard, sha256File, temporaryPath } from './files.js';
 import { writeHdf5FromQuery } from './hdf5-lake.js';
 import { allowedAggregates, checkColumn, checkTable, type CheckResult } from './quality/checks.js';
 import { profileRelation, type TableProfile } from './quality/profile.js';
-import { describeFailure, newRunId, reportStatus, saveReport, summarize, type QualityReport } from './quality/report.js';
+import { finishQualityRun, summarize, type QualityReport } from './quality/report.js';
 import { columnKind, kindForFeature, registerFile, registerSource, requireColumn, SQL_TYPES, type Relation } from './sources.js';
 import { DuckDbDialect, type PitTable, type SqlDialect } from './sql-dialect.js';
 
@@ -295,27 +295,18 @@ export async function buildDataset(request: DatasetRequest): Promise<DatasetResu
     if (datasetProfile.rows !== labelProfile.profile.rows) {
       throw new FrescoError('FRESCO_ERR_INTERNAL', `the point-in-time join produced ${datasetProfile.rows} rows for ${labelProfile.profile.rows} label rows`);
     }
-    const report: QualityReport = {
-      format: 'fresco.quality',
-      version: 1,
-      id: newRunId(startedAt),
+    const { report, saved } = finishQualityRun({
+      qualityDir: project.config.qualityDir,
+      stateFile: project.config.stateFile,
       kind: 'dataset',
       subject: out,
-      startedAt: startedAt.toISOString(),
-      finishedAt: new Date().toISOString(),
-      status: reportStatus(checks),
+      startedAt,
       tables: profiles,
       checks,
-    };
-    const saved = saveReport(project.config.qualityDir, project.config.stateFile, report);
+      notDone: 'no dataset written',
+      log,
+    });
     lap('quality');
-    log(`quality ${report.status}: ${summarize(report)} (${saved.html})`);
-    if (report.status === 'failed') {
-      const failures = checks.filter((c) => !c.passed && c.severity === 'error');
-      throw new FrescoError('FRESCO_ERR_QUALITY_FAILED', `data-quality checks failed, no dataset written:\n  ${failures.map(describeFailure).join('\n  ')}\n  report: ${saved.html}`, {
-        location: { file: saved.json, key: failures[0]!.column ?? failures[0]!.table },
-      });
-    }
 
     // Output, then the manifest; each under a temporary name until both are complete.
     const tmpOut = temporaryPath(out);

@@ -28,16 +28,14 @@ function forEachNull(validity: Uint8Array, count: number, onNull: (row: number) 
   }
 }
 
-/**
- * Copies a DOUBLE column of `chunk` into `target` at `at`, nulls as `nullValue` (default NaN).
- * Returns the number of nulls.
- */
-export function copyDoubles(chunk: DuckDBDataChunk, column: number, target: Float64Array, at: number, nullValue = NaN): number {
+/** Copies a fixed-width column of `chunk` into `target` at `at`, nulls as `nullValue`; returns the number of nulls. */
+function copyFixedWidth<T extends Float64Array | Int32Array>(chunk: DuckDBDataChunk, column: number, target: T, at: number, nullValue: number): number {
   const count = chunk.rowCount;
+  const width = target.BYTES_PER_ELEMENT;
   const vector = rawVector(chunk, column);
-  const data = duckdb.vector_get_data(vector, count * 8);
-  if (data.byteOffset % 8 === 0) target.set(new Float64Array(data.buffer, data.byteOffset, count), at);
-  else new Uint8Array(target.buffer, target.byteOffset + at * 8, count * 8).set(data);
+  const data = duckdb.vector_get_data(vector, count * width);
+  // One bulk copy; byte-wise when DuckDB's buffer is not aligned for a typed view.
+  new Uint8Array(target.buffer, target.byteOffset + at * width, count * width).set(data);
   const validity = validityWords(vector, count);
   let nulls = 0;
   if (validity) {
@@ -49,22 +47,17 @@ export function copyDoubles(chunk: DuckDBDataChunk, column: number, target: Floa
   return nulls;
 }
 
+/**
+ * Copies a DOUBLE column of `chunk` into `target` at `at`, nulls as `nullValue` (default NaN).
+ * Returns the number of nulls.
+ */
+export function copyDoubles(chunk: DuckDBDataChunk, column: number, target: Float64Array, at: number, nullValue = NaN): number {
+  return copyFixedWidth(chunk, column, target, at, nullValue);
+}
+
 /** Copies an INTEGER column of `chunk` into `target` at `at`, nulls as `nullValue` (default -1). */
 export function copyInt32s(chunk: DuckDBDataChunk, column: number, target: Int32Array, at: number, nullValue = -1): number {
-  const count = chunk.rowCount;
-  const vector = rawVector(chunk, column);
-  const data = duckdb.vector_get_data(vector, count * 4);
-  if (data.byteOffset % 4 === 0) target.set(new Int32Array(data.buffer, data.byteOffset, count), at);
-  else new Uint8Array(target.buffer, target.byteOffset + at * 4, count * 4).set(data);
-  const validity = validityWords(vector, count);
-  let nulls = 0;
-  if (validity) {
-    forEachNull(validity, count, (row) => {
-      target[at + row] = nullValue;
-      nulls++;
-    });
-  }
-  return nulls;
+  return copyFixedWidth(chunk, column, target, at, nullValue);
 }
 
 /** Rows of a BOOLEAN column of `chunk` that are true (null counts as false), as indexes < rowCount. */

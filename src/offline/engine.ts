@@ -4,6 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { quoteString } from './read-columns.js';
 
 export interface EngineOptions {
   /** DuckDB memory limit, e.g. '3GB' (default: DuckDB's, 80% of RAM). */
@@ -21,21 +22,25 @@ export interface Engine {
   rows(sql: string): Promise<Record<string, unknown>[]>;
   /** Column name -> DuckDB type of a relation. */
   describe(relation: string): Promise<Map<string, string>>;
+  /** Another connection to the same database (closed by close()): a streaming result is closed
+   *  by the next statement on its own connection, so work beside a stream needs a second one. */
+  connect(): Promise<DuckDBConnection>;
   close(): void;
 }
 
 export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
+  const others: DuckDBConnection[] = [];
   const run = async (sql: string) => {
     await connection.run(sql);
   };
   await run("SET TimeZone = 'UTC'");
-  if (options.memoryLimit) await run(`SET memory_limit = '${options.memoryLimit}'`);
+  if (options.memoryLimit) await run(`SET memory_limit = ${quoteString(options.memoryLimit)}`);
   if (options.threads) await run(`SET threads = ${Math.max(1, Math.floor(options.threads))}`);
   if (options.tempDir) {
     mkdirSync(options.tempDir, { recursive: true });
-    await run(`SET temp_directory = '${options.tempDir.replaceAll("'", "''")}'`);
+    await run(`SET temp_directory = ${quoteString(options.tempDir)}`);
   }
   return {
     connection,
@@ -47,7 +52,13 @@ export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
       const reader = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${relation}`);
       return new Map(reader.getRowObjectsJS().map((row) => [String(row.column_name), String(row.column_type)]));
     },
+    async connect() {
+      const extra = await instance.connect();
+      others.push(extra);
+      return extra;
+    },
     close() {
+      for (const other of others) other.closeSync();
       connection.closeSync();
       instance.closeSync();
     },

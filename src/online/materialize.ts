@@ -15,7 +15,7 @@ import { StateStore, type MaterializationRecord } from '../features/state-store.
 import { openEngine, type OfflineEngine, type OfflineEngineOptions } from '../offline/index.js';
 import { allowedAggregates, checkColumn, checkTable, type CheckResult } from '../offline/quality/checks.js';
 import { profileRelation, type TableProfile } from '../offline/quality/profile.js';
-import { describeFailure, newRunId, reportStatus, saveReport, summarize, type QualityReport } from '../offline/quality/report.js';
+import { finishQualityRun, newRunId, summarize, type QualityReport } from '../offline/quality/report.js';
 import { registerSource, type Relation } from '../offline/sources.js';
 import { DuckDbDialect } from '../offline/sql-dialect.js';
 import { checkStaticUnique, EVENT_MS, KEY, latestRowsSql } from './feature-rows.js';
@@ -181,26 +181,17 @@ export async function materialize(options: MaterializeOptions = {}): Promise<Mat
         checks.push(...checkTable(profile, e, { referenceTime: end, ...(previous ? { previousRows: previous.rows } : {}) }));
       }
     }
-    const report: QualityReport = {
-      format: 'fresco.quality',
-      version: 1,
-      id: newRunId(startedAt),
+    const { report, saved } = finishQualityRun({
+      qualityDir: project.config.qualityDir,
+      stateFile: project.config.stateFile,
       kind: 'materialize',
       subject: `${names.join(', ')} -> ${storeId}`,
-      startedAt: startedAt.toISOString(),
-      finishedAt: new Date().toISOString(),
-      status: reportStatus(checks),
+      startedAt,
       tables: profiles,
       checks,
-    };
-    const saved = saveReport(project.config.qualityDir, project.config.stateFile, report);
-    log(`quality ${report.status}: ${summarize(report)} (${saved.html})`);
-    if (report.status === 'failed') {
-      const failures = checks.filter((c) => !c.passed && c.severity === 'error');
-      throw new FrescoError('FRESCO_ERR_QUALITY_FAILED', `data-quality checks failed, nothing materialized:\n  ${failures.map(describeFailure).join('\n  ')}\n  report: ${saved.html}`, {
-        location: { file: saved.json, key: failures[0]!.column ?? failures[0]!.table },
-      });
-    }
+      notDone: 'nothing materialized',
+      log,
+    });
 
     const results: TableMaterialization[] = [];
     for (const p of plans) results.push(await writeTable(p, { engine, store, state, storeId, chunkRows, reportFile: saved.json, log, ...(options.onProgress ? { onProgress: options.onProgress } : {}) }));

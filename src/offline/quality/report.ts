@@ -68,6 +68,45 @@ export function saveReport(qualityDir: string, stateFile: string, report: Qualit
   return { dir, json, html };
 }
 
+/**
+ * Ends a pipeline run's quality step: builds the report, keeps it (saveReport), logs its summary,
+ * and fails the run with FRESCO_ERR_QUALITY_FAILED, naming each failed check and what was not
+ * done (`notDone`, e.g. "no dataset written"), when a check of severity error failed.
+ */
+export function finishQualityRun(run: {
+  qualityDir: string;
+  stateFile: string;
+  kind: string;
+  subject: string;
+  startedAt: Date;
+  tables: TableProfile[];
+  checks: CheckResult[];
+  notDone: string;
+  log: (line: string) => void;
+}): { report: QualityReport; saved: { dir: string; json: string; html: string } } {
+  const report: QualityReport = {
+    format: 'fresco.quality',
+    version: 1,
+    id: newRunId(run.startedAt),
+    kind: run.kind,
+    subject: run.subject,
+    startedAt: run.startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    status: reportStatus(run.checks),
+    tables: run.tables,
+    checks: run.checks,
+  };
+  const saved = saveReport(run.qualityDir, run.stateFile, report);
+  run.log(`quality ${report.status}: ${summarize(report)} (${saved.html})`);
+  if (report.status === 'failed') {
+    const failures = run.checks.filter((c) => !c.passed && c.severity === 'error');
+    throw new FrescoError('FRESCO_ERR_QUALITY_FAILED', `data-quality checks failed, ${run.notDone}:\n  ${failures.map(describeFailure).join('\n  ')}\n  report: ${saved.html}`, {
+      location: { file: saved.json, key: failures[0]!.column ?? failures[0]!.table },
+    });
+  }
+  return { report, saved };
+}
+
 export function readReport(file: string): QualityReport {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as QualityReport;
