@@ -8,7 +8,7 @@
 import { FrescoError } from '../errors/index.js';
 import { datasetColumnName } from '../dsl/dataset.js';
 import { quoteIdent, type OfflineEngine } from '../offline/index.js';
-import { trueRows } from '../offline/duckdb-vectors.js';
+import { copyDoubles, copyInt32s, trueRows } from '../offline/duckdb-vectors.js';
 import { columnKind } from '../offline/sources.js';
 import type { Column } from '../plan/index.js';
 import { IN_TABLE, ROW } from './stage.js';
@@ -68,11 +68,6 @@ function readerFor(file: string, name: string, type: 'num' | 'str', columns: Map
   throw new FrescoError('FRESCO_ERR_DATA_INVALID', `${file}: column "${column}" has type ${duckType}; the plan reads it${where} as a number`, { location: { file, key: column } });
 }
 
-/** Items of a fixed-width vector without per-value calls (the vector keeps them in a typed array). */
-function items<T>(vector: unknown): T {
-  return (vector as { items: T }).items;
-}
-
 export class BatchReader {
   private readonly readers: Reader[];
 
@@ -111,12 +106,12 @@ export class BatchReader {
         let offset = 0;
         while (offset < n) {
           const take = Math.min(n - offset, batchSize - filled);
-          batch.rowIds.set(items<Float64Array>(chunk.getColumnVector(0)).subarray(offset, offset + take), filled);
+          const slice = { from: offset, count: take };
+          copyDoubles(chunk, 0, batch.rowIds, filled, NaN, slice);
           this.readers.forEach((r, c) => {
             const column = batch.columns.get(r.name)!;
-            const vector = chunk.getColumnVector(c + 1);
-            if (column.kind === 'f64') column.values.set(items<Float64Array>(vector).subarray(offset, offset + take), filled);
-            else if (column.kind === 'dict') column.codes.set(items<Int32Array>(vector).subarray(offset, offset + take), filled);
+            if (column.kind === 'f64') copyDoubles(chunk, c + 1, column.values, filled, NaN, slice);
+            else if (column.kind === 'dict') copyInt32s(chunk, c + 1, column.codes, filled, -1, slice);
           });
           flags.forEach((r, f) => {
             for (const row of flagged[f]!) {

@@ -29,35 +29,50 @@ function forEachNull(validity: Uint8Array, count: number, onNull: (row: number) 
 }
 
 /** Copies a fixed-width column of `chunk` into `target` at `at`, nulls as `nullValue`; returns the number of nulls. */
-function copyFixedWidth<T extends Float64Array | Int32Array>(chunk: DuckDBDataChunk, column: number, target: T, at: number, nullValue: number): number {
-  const count = chunk.rowCount;
+function copyFixedWidth<T extends Float64Array | Int32Array>(
+  chunk: DuckDBDataChunk,
+  column: number,
+  target: T,
+  at: number,
+  nullValue: number,
+  rows: ChunkRows = {},
+): number {
+  const from = rows.from ?? 0;
+  const count = rows.count ?? chunk.rowCount - from;
   const width = target.BYTES_PER_ELEMENT;
   const vector = rawVector(chunk, column);
-  const data = duckdb.vector_get_data(vector, count * width);
+  const data = duckdb.vector_get_data(vector, chunk.rowCount * width);
   // One bulk copy; byte-wise when DuckDB's buffer is not aligned for a typed view.
-  new Uint8Array(target.buffer, target.byteOffset + at * width, count * width).set(data);
-  const validity = validityWords(vector, count);
+  new Uint8Array(target.buffer, target.byteOffset + at * width, count * width).set(data.subarray(from * width, (from + count) * width));
+  const validity = validityWords(vector, chunk.rowCount);
   let nulls = 0;
   if (validity) {
-    forEachNull(validity, count, (row) => {
-      target[at + row] = nullValue;
+    forEachNull(validity, chunk.rowCount, (row) => {
+      if (row < from || row >= from + count) return;
+      target[at + row - from] = nullValue;
       nulls++;
     });
   }
   return nulls;
 }
 
+/** A slice of a chunk's rows: `count` rows from row `from` (default: the whole chunk). */
+export interface ChunkRows {
+  from?: number;
+  count?: number;
+}
+
 /**
  * Copies a DOUBLE column of `chunk` into `target` at `at`, nulls as `nullValue` (default NaN).
  * Returns the number of nulls.
  */
-export function copyDoubles(chunk: DuckDBDataChunk, column: number, target: Float64Array, at: number, nullValue = NaN): number {
-  return copyFixedWidth(chunk, column, target, at, nullValue);
+export function copyDoubles(chunk: DuckDBDataChunk, column: number, target: Float64Array, at: number, nullValue = NaN, rows: ChunkRows = {}): number {
+  return copyFixedWidth(chunk, column, target, at, nullValue, rows);
 }
 
 /** Copies an INTEGER column of `chunk` into `target` at `at`, nulls as `nullValue` (default -1). */
-export function copyInt32s(chunk: DuckDBDataChunk, column: number, target: Int32Array, at: number, nullValue = -1): number {
-  return copyFixedWidth(chunk, column, target, at, nullValue);
+export function copyInt32s(chunk: DuckDBDataChunk, column: number, target: Int32Array, at: number, nullValue = -1, rows: ChunkRows = {}): number {
+  return copyFixedWidth(chunk, column, target, at, nullValue, rows);
 }
 
 /** Rows of a BOOLEAN column of `chunk` that are true (null counts as false), as indexes < rowCount. */
