@@ -168,6 +168,26 @@ pub fn decode_row<'a>(
     Ok(ts)
 }
 
+/// Decodes a row whose features are all f64 and all non-null (the common shape of a numeric
+/// feature table) straight into `vals`, or returns None when the row has another shape and must
+/// go through [`decode_row`]. Returns the event time. The caller has checked the schema hash.
+pub fn decode_dense_f64(b: &[u8], n: usize, vals: &mut [f64]) -> Option<i64> {
+    let bitmap_len = n.div_ceil(8);
+    let start = ROW_HEADER + bitmap_len;
+    if b.len() != start + 8 * n || b[0] != ROW_VERSION || u16_at(b, 2) as usize != n || vals.len() != n {
+        return None;
+    }
+    let bitmap = &b[ROW_HEADER..start];
+    let full = |i: usize| if i + 1 < bitmap_len || n % 8 == 0 { 0xff } else { (1u8 << (n % 8)) - 1 };
+    if bitmap.iter().enumerate().any(|(i, &m)| m != full(i)) {
+        return None;
+    }
+    for (v, c) in vals.iter_mut().zip(b[start..].chunks_exact(8)) {
+        *v = f64::from_le_bytes(c.try_into().unwrap());
+    }
+    Some(i64_at(b, 8))
+}
+
 /// Encodes a row (used by Rust tests and tools; the TypeScript writer has its own encoder).
 pub fn encode_row(hash: u32, ts_ms: i64, types: &[ValueType], values: &[Value]) -> Vec<u8> {
     let n = types.len();

@@ -196,3 +196,52 @@ fn readers_never_see_a_torn_batch() {
     assert_eq!(again.count("t").unwrap(), 200);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn dense_f64_fast_path_matches_the_general_decoder() {
+    for n in [1usize, 7, 8, 9, 16, 50] {
+        let types = vec![ValueType::F64; n];
+        let full: Vec<Value> = (0..n).map(|i| Value::Num(i as f64 * -1.25 + 0.1)).collect();
+        let row = encode_row(1, 77, &types, &full);
+        let mut fast = vec![0.0; n];
+        assert_eq!(codec::decode_dense_f64(&row, n, &mut fast), Some(77));
+        let mut slow = vec![0.0; n];
+        decode_row(&row, &types, |i, v| {
+            if let Value::Num(x) = v {
+                slow[i] = x
+            }
+        })
+        .unwrap();
+        assert_eq!(fast, slow, "{n} features");
+        // A null anywhere, a truncated row or a different width: not dense, left to decode_row.
+        let mut holed = full.clone();
+        holed[n - 1] = Value::Null;
+        assert_eq!(codec::decode_dense_f64(&encode_row(1, 77, &types, &holed), n, &mut fast), None);
+        assert_eq!(codec::decode_dense_f64(&row[..row.len() - 1], n, &mut fast), None);
+        assert_eq!(codec::decode_dense_f64(&row, n + 1, &mut vec![0.0; n + 1]), None);
+    }
+}
+
+#[test]
+fn all_f64_table_reads_dense_and_holed_rows() {
+    let dir = temp_dir("dense");
+    let store = OnlineStore::open(&dir, 1 << 24).unwrap();
+    let types = [ValueType::F64; 3];
+    let mut ops = Vec::new();
+    frame(&mut ops, OP_SET_META, &[b"t", &encode_meta(5, 0, &types, b"{}")]);
+    let dense = encode_row(5, 1_000, &types, &[Value::Num(1.0), Value::Num(2.0), Value::Num(3.0)]);
+    let holed = encode_row(5, 2_000, &types, &[Value::Num(4.0), Value::Null, Value::Num(6.0)]);
+    frame(&mut ops, OP_PUT, &[b"t", b"a", &dense]);
+    frame(&mut ops, OP_PUT, &[b"t", b"b", &holed]);
+    store.apply(&ops).unwrap();
+    let g = read(&store, "t", &["b", "nope", "a"], 3_000);
+    assert_eq!(g.status, vec![PRESENT, MISSING, PRESENT]);
+    assert_eq!(g.valid, vec![1, 0, 1, 0, 0, 0, 1, 1, 1]);
+    assert_eq!((g.values[0], g.values[2]), (4.0, 6.0));
+    assert!(g.values[1].is_nan() && g.values[3..6].iter().all(|v| v.is_nan()));
+    assert_eq!(&g.values[6..9], &[1.0, 2.0, 3.0]);
+    assert_eq!(g.times[0], 2_000.0);
+    assert!(g.times[1].is_nan());
+    assert_eq!(g.times[2], 1_000.0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
