@@ -178,7 +178,7 @@ pub fn decode_dense_f64(b: &[u8], n: usize, vals: &mut [f64]) -> Option<i64> {
         return None;
     }
     let bitmap = &b[ROW_HEADER..start];
-    let full = |i: usize| if i + 1 < bitmap_len || n % 8 == 0 { 0xff } else { (1u8 << (n % 8)) - 1 };
+    let full = |i: usize| if i + 1 < bitmap_len || n.is_multiple_of(8) { 0xff } else { (1u8 << (n % 8)) - 1 };
     if bitmap.iter().enumerate().any(|(i, &m)| m != full(i)) {
         return None;
     }
