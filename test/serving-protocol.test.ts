@@ -37,6 +37,34 @@ describe('protocol frames', () => {
     for (const msg of [request, tensorRequest, response, error]) expect(decodeFrame(encodeFrame(msg))).toEqual(msg);
   });
 
+  it('answers encoded from a cached template decode exactly as they were given', () => {
+    // encodeFrame reuses a per-model template for answers of the same version and output
+    // layout, writing only the id and the data: every field must still be right, for ids past
+    // 32 bits, id 0, other versions, and more layouts than a model keeps templates for.
+    const rand = seededRandom(11);
+    const ids = [0, 1, 7, 2 ** 32 + 5, 2 ** 40 + 3, Number.MAX_SAFE_INTEGER];
+    for (let i = 0; i < 400; i++) {
+      const rows = 1 + Math.floor(rand() * 12);
+      const msg: Message = {
+        type: 'predict_response',
+        id: ids[i % ids.length]!,
+        model: rand() < 0.5 ? 'a' : 'b@production',
+        version: 1 + Math.floor(rand() * 3),
+        outputs: [
+          { name: 'p', dtype: 'float32', shape: [rows, 1], data: Float32Array.from({ length: rows }, () => Math.fround(rand())) },
+          ...(rand() < 0.5 ? [{ name: 'label', dtype: 'int64' as const, shape: [rows], data: BigInt64Array.from({ length: rows }, (_, k) => BigInt(k) - 3n) }] : []),
+        ],
+        rowStatus: [],
+      };
+      const copy = encodeFrame(msg);
+      expect(decodeFrame(copy)).toEqual(msg);
+      expect(decodeFrame(encodeFrame(msg, { reuse: true }))).toEqual(msg);
+      // A copy stays valid after later encodes reuse the template.
+      encodeFrame({ ...msg, id: 99 });
+      expect(decodeFrame(copy)).toEqual(msg);
+    }
+  });
+
   it('refuses malformed frames with FRESCO_ERR_FRAME_INVALID, naming the problem', () => {
     const frame = encodeFrame(tensorRequest);
     const cases: [Uint8Array, RegExp][] = [

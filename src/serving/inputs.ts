@@ -48,7 +48,10 @@ export function inputPreparer(manifest: Manifest, plan: Plan | undefined, maxRow
 }
 
 class TensorPreparer implements InputPreparer {
+  readonly #names: Set<string>;
+
   constructor(readonly specs: TensorSpec[], readonly maxRows: number) {
+    this.#names = new Set(specs.map((s) => s.name));
     for (const spec of specs) {
       if (spec.dtype === 'string') throw new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `input "${spec.name}" is a string tensor, which the serving runtime does not support yet`);
     }
@@ -56,15 +59,21 @@ class TensorPreparer implements InputPreparer {
 
   prepare(request: PredictRequestMsg): Prepared {
     if (request.rows.length) throw bad('this is a tensor model: send named tensors, not rows of entity keys and fields');
-    const byName = new Map(request.tensors.map((t) => [t.name, t]));
+    // Plain loops over the few tensors (no Map or closures per request: this runs for every request).
     for (const t of request.tensors) {
-      if (!this.specs.some((s) => s.name === t.name)) throw bad(`unknown input tensor "${t.name}"; the model takes ${this.specs.map((s) => `"${s.name}"`).join(', ')}`, t.name);
+      if (!this.#names.has(t.name)) throw bad(`unknown input tensor "${t.name}"; the model takes ${this.specs.map((s) => `"${s.name}"`).join(', ')}`, t.name);
     }
     let rows = -1;
     const parts: Uint8Array[] = [];
     const tails: number[][] = [];
     for (const spec of this.specs) {
-      const t = byName.get(spec.name);
+      let t: TensorMsg | undefined;
+      for (const x of request.tensors) {
+        if (x.name === spec.name) {
+          t = x;
+          break;
+        }
+      }
       if (!t) throw bad(`missing input tensor "${spec.name}"`, spec.name);
       checkTensor(spec, t);
       const batch = t.shape[0] as number;

@@ -163,7 +163,9 @@ export class LoadedModel {
     // In flight from here (lookup included), so a drain waits for this request.
     this.#inFlight++;
     try {
-      const prepared = await this.#preparer.prepare(request);
+      // Tensor inputs are prepared synchronously: no await (and no extra microtask turn) for them.
+      const preparing = this.#preparer.prepare(request);
+      const prepared = preparing instanceof Promise ? await preparing : preparing;
       if (this.#queuedRows + prepared.rows > this.settings.maxQueueRows) {
         throw new FrescoError('FRESCO_ERR_RESOURCE_EXHAUSTED', `${this.name}@${this.version}: the queue is full (${this.#queuedRows} rows waiting, limit ${this.settings.maxQueueRows}); retry later`);
       }
@@ -355,7 +357,8 @@ function sliceRows(out: TensorMsg, total: number, start: number, rows: number, r
   }
   if (requests === 1) return out;
   const perRow = out.data.length / total;
-  return { name: out.name, dtype: out.dtype, shape: [rows, ...out.shape.slice(1)], data: out.data.slice(start * perRow, (start + rows) * perRow) as NumericArray };
+  // A view: the batch's outputs were already copied out of the worker's slot for this batch alone.
+  return { name: out.name, dtype: out.dtype, shape: [rows, ...out.shape.slice(1)], data: out.data.subarray(start * perRow, (start + rows) * perRow) as NumericArray };
 }
 
 /** Bytes for one batch of inputs and outputs, from the signature (dynamic dimensions count as 64). */

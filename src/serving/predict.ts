@@ -28,7 +28,6 @@ export class Predictor {
 
   /** Routes and runs a request; rejects with a FrescoError. `started` is performance.now() at read. */
   async run(request: PredictRequestMsg, transport: string, started: number): Promise<PredictResult> {
-    const modelName = request.model.split('@')[0] ?? request.model;
     try {
       const { primary, shadow } = this.manager.route(request.model);
       const timeoutMs = request.timeoutUs > 0 ? request.timeoutUs / 1000 : primary.settings.timeoutMs;
@@ -45,7 +44,7 @@ export class Predictor {
       return result;
     } catch (error) {
       const e = toFrescoError(error);
-      this.metrics?.errors.inc({ model: modelName, code: e.code });
+      this.metrics?.errors.inc({ model: request.model.split('@')[0] ?? request.model, code: e.code });
       throw e;
     }
   }

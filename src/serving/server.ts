@@ -16,7 +16,7 @@ import { handleAdmin } from './admin.js';
 import type { FeatureLookup } from './feature-lookup.js';
 import type { OnlineStore } from '../online/online-store.js';
 import { OnlineFeatureLookup } from './online-lookup.js';
-import { BodyTooLarge, type Reply as ReplyT, Reply, readBody, readReq, type Req } from './http.js';
+import { BodyTooLarge, copyBytes, type Reply as ReplyT, Reply, readBody, readReq, type Req } from './http.js';
 import { inferResponse, modelMetadata, parseInfer } from './kserve.js';
 import { ModelManager } from './manager.js';
 import { ServingMetrics } from './metrics.js';
@@ -116,6 +116,8 @@ export class FrescoServer {
         this.#sockets.delete(ws);
       },
     });
+    // The frame endpoint first, as its own route: it needs no copy of the request's headers.
+    app.post('/v1/predict', (res) => this.#onHttpFrame(res));
     app.any('/*', (res, req) => this.#onHttp(res, readReq(req)));
     const host = this.options.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
@@ -139,6 +141,8 @@ export class FrescoServer {
   #enter(): void {
     this.#inFlight++;
   }
+
+  readonly #leaveBound = () => this.#leave();
 
   #leave(): void {
     if (--this.#inFlight === 0 && this.#idle) this.#idle();
@@ -181,37 +185,89 @@ export class FrescoServer {
       return;
     }
     // The message's memory is only valid during this callback: decode copies what it keeps.
-    const bytes = new Uint8Array(message.slice(0));
+    const bytes = copyBytes(message);
     this.#enter();
-    void this.handleFrame(bytes, 'ws', (frame) => {
+    // handleFrame never rejects: every failure is answered as an error frame.
+    this.handleFrame(bytes, 'ws', (frame) => {
       if (ws.getUserData().open) ws.cork(() => ws.send(frame, true));
-    }).finally(() => this.#leave());
+    }).then(this.#leaveBound, this.#leaveBound);
   }
 
   #onHttp(res: HttpResponse, req: Req): void {
-    const reply = new Reply(res);
+    // Leaves once: when answered, or when the client goes away first (a body that never
+    // completes would otherwise stay counted in flight, and a graceful shutdown would wait on it).
+    let left = false;
+    const leave = () => {
+      if (left) return;
+      left = true;
+      this.#leave();
+    };
+    const reply = new Reply(res, leave);
     this.#enter();
     void this.#route(reply, req)
       .catch((error) => {
         const e = toFrescoError(error);
         reply.json(e.httpStatus, { error: e.message, code: e.code });
       })
-      .finally(() => this.#leave());
+      .finally(leave);
+  }
+
+  /**
+   * POST /v1/predict: one frame in, one frame out (errors are frames too). The body is read in
+   * uWS's data callback and the frame handled right there, with no promise per step: this path
+   * runs once per request at full load.
+   */
+  #onHttpFrame(res: HttpResponse): void {
+    const leave = this.#leaveBound;
+    // Until the body is complete this request is the route's to account for: a client that
+    // goes away mid-body must not leave it counted in flight (a graceful shutdown waits for those).
+    let pending = true;
+    const reply = new Reply(res, () => {
+      if (pending) {
+        pending = false;
+        leave();
+      }
+    });
+    this.#enter();
+    const limit = this.maxFrameBytes;
+    let chunks: Uint8Array[] | undefined;
+    let size = 0;
+    res.onData((chunk, isLast) => {
+      if (!pending) return;
+      size += chunk.byteLength;
+      if (size > limit) {
+        pending = false;
+        chunks = undefined;
+        const { msg } = errorReply(0, new FrescoError('FRESCO_ERR_FRAME_INVALID', `the frame is larger than the limit of ${limit} bytes`));
+        reply.send(413, encodeFrame(msg, { reuse: true }), FRAME_TYPE);
+        leave();
+        return;
+      }
+      // The chunk's memory is reused by uWS after this callback: copy it.
+      const copy = copyBytes(chunk);
+      if (!isLast) {
+        (chunks ??= []).push(copy);
+        return;
+      }
+      let body = copy;
+      if (chunks) {
+        chunks.push(copy);
+        body = new Uint8Array(size);
+        let at = 0;
+        for (const c of chunks) {
+          body.set(c, at);
+          at += c.byteLength;
+        }
+        chunks = undefined;
+      }
+      pending = false;
+      // handleFrame never rejects: every failure is answered as an error frame.
+      this.handleFrame(body, 'http', (frame, http) => reply.send(http, frame, FRAME_TYPE)).then(leave, leave);
+    });
   }
 
   async #route(reply: ReplyT, req: Req): Promise<void> {
     const { method, url } = req;
-    if (method === 'POST' && url === '/v1/predict') {
-      let body: Uint8Array;
-      try {
-        body = await readBody(reply, this.maxFrameBytes);
-      } catch (error) {
-        if (!(error instanceof BodyTooLarge)) throw error;
-        const { msg } = errorReply(0, new FrescoError('FRESCO_ERR_FRAME_INVALID', `the frame is larger than the limit of ${this.maxFrameBytes} bytes`));
-        return reply.send(413, encodeFrame(msg, { reuse: true }), FRAME_TYPE);
-      }
-      return this.handleFrame(body, 'http', (frame, http) => reply.send(http, frame, FRAME_TYPE));
-    }
     if (method === 'GET' && (url === '/v2/health/live' || url === '/health/live')) return reply.json(200, { live: true });
     if (method === 'GET' && (url === '/v2/health/ready' || url === '/health/ready')) return reply.json(this.ready ? 200 : 503, { ready: this.ready });
     if (method === 'GET' && url === '/metrics') {

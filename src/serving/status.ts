@@ -20,10 +20,18 @@ export function rpcStatus(code: ErrorCode): StatusName {
   return BY_HTTP[ERROR_CODES[code].http] ?? 'UNKNOWN';
 }
 
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large',
+  422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+};
+// Built once per status: this runs for every HTTP answer.
+const STATUS_LINES = new Map<number, string>();
+
 export function httpStatusLine(status: number): string {
-  const text: Record<number, string> = {
-    200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large',
-    422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable', 504: 'Gateway Timeout',
-  };
-  return `${status} ${text[status] ?? 'Status'}`;
+  let line = STATUS_LINES.get(status);
+  if (line === undefined) {
+    line = `${status} ${STATUS_TEXT[status] ?? 'Status'}`;
+    if (STATUS_LINES.size < 64) STATUS_LINES.set(status, line);
+  }
+  return line;
 }

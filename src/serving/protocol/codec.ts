@@ -34,6 +34,29 @@ const invalid = (message: string): never => {
   throw new Invalid(message);
 };
 
+let lastModelBytes = new Uint8Array(0);
+let lastModel = '';
+
+/** The request's model ref: the same in most frames, so the last one is kept and reused when the bytes match. */
+function modelRef(bytes: Uint8Array | string | null): string {
+  if (bytes instanceof Uint8Array && bytes.length === lastModelBytes.length) {
+    let same = true;
+    for (let i = 0; i < bytes.length; i++) {
+      if (bytes[i] !== lastModelBytes[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return lastModel;
+  }
+  const model = str(bytes, 'model');
+  if (bytes instanceof Uint8Array && bytes.length <= 256) {
+    lastModelBytes = bytes.slice();
+    lastModel = model;
+  }
+  return model;
+}
+
 function str(bytes: Uint8Array | string | null, what: string): string {
   if (bytes === null) return '';
   if (typeof bytes === 'string') return bytes;
@@ -68,11 +91,16 @@ function readTensor(t: Tensor, what: string): TensorMsg {
   if (!info) return invalid(`${what} "${name}": unknown dtype ${t.dtype()}`);
   const shape: number[] = [];
   let count = 1;
-  for (let i = 0; i < t.shapeLength(); i++) {
-    const dim = t.shape(i) as bigint;
-    if (dim < 0n || dim > BigInt(MAX_ELEMENTS)) invalid(`${what} "${name}": dimension ${i} is ${dim}; expected 0 to ${MAX_ELEMENTS}`);
-    shape.push(Number(dim));
-    count *= Number(dim);
+  const rank = t.shapeLength();
+  // The int64 dimensions read as two int32 halves (a BigInt per dimension showed in the profile):
+  // a valid dimension has a zero high half and a non-negative low half.
+  const bb = t.bb as flatbuffers.ByteBuffer;
+  const dims = rank ? bb.__vector(t.bb_pos + bb.__offset(t.bb_pos, 8)) : 0;
+  for (let i = 0; i < rank; i++) {
+    const low = bb.readInt32(dims + i * 8);
+    if (low < 0 || bb.readInt32(dims + i * 8 + 4) !== 0) invalid(`${what} "${name}": dimension ${i} is ${t.shape(i)}; expected 0 to ${MAX_ELEMENTS}`);
+    shape.push(low);
+    count *= low;
     if (count > MAX_ELEMENTS) invalid(`${what} "${name}": shape [${shape.join(', ')}...] has more than ${MAX_ELEMENTS} elements`);
   }
   if (info.name === 'string') {
@@ -124,26 +152,34 @@ function readValues(row: Row, which: 'keys' | 'fields', what: string): Record<st
 }
 
 function readRequest(r: PredictRequest, id: number): PredictRequestMsg {
-  const model = str(r.model(RAW), 'model');
+  const model = modelRef(r.model(RAW));
   if (!model) invalid('the request names no model');
   const rows: RowMsg[] = [];
-  const row = new Row();
-  for (let i = 0; i < r.rowsLength(); i++) {
-    r.rows(i, row);
-    rows.push({ keys: readValues(row, 'keys', `row ${i}`), fields: readValues(row, 'fields', `row ${i}`) });
+  const nRows = r.rowsLength();
+  if (nRows) {
+    const row = new Row();
+    for (let i = 0; i < nRows; i++) {
+      r.rows(i, row);
+      rows.push({ keys: readValues(row, 'keys', `row ${i}`), fields: readValues(row, 'fields', `row ${i}`) });
+    }
   }
   const tensors: TensorMsg[] = [];
-  const seen = new Set<string>();
-  const t = new Tensor();
-  for (let i = 0; i < r.tensorsLength(); i++) {
-    const tensor = readTensor(r.tensors(i, t) as Tensor, `tensor ${i}`);
-    if (seen.has(tensor.name)) invalid(`tensor "${tensor.name}" appears twice`);
-    seen.add(tensor.name);
-    tensors.push(tensor);
+  const nTensors = r.tensorsLength();
+  if (nTensors) {
+    const t = new Tensor();
+    // Duplicate names: a scan for the usual one or few tensors, a Set past that (linear in the frame).
+    const seen = nTensors > 8 ? new Set<string>() : undefined;
+    for (let i = 0; i < nTensors; i++) {
+      const tensor = readTensor(r.tensors(i, t) as Tensor, `tensor ${i}`);
+      if (seen ? seen.has(tensor.name) : tensors.some((other) => other.name === tensor.name)) invalid(`tensor "${tensor.name}" appears twice`);
+      seen?.add(tensor.name);
+      tensors.push(tensor);
+    }
   }
   if (rows.length > 0 && tensors.length > 0) invalid('a request carries either rows (dataframe models) or tensors (tensor models), not both');
   const outputs: string[] = [];
-  for (let i = 0; i < r.outputsLength(); i++) outputs.push(str(r.outputs(i, RAW), `outputs[${i}]`));
+  const nOutputs = r.outputsLength();
+  for (let i = 0; i < nOutputs; i++) outputs.push(str(r.outputs(i, RAW), `outputs[${i}]`));
   return { type: 'predict_request', id, model, rows, tensors, timeoutUs: r.timeoutUs(), outputs };
 }
 
@@ -324,10 +360,99 @@ function writeBody(b: flatbuffers.Builder, msg: Message): [Body, flatbuffers.Off
 const shared = new flatbuffers.Builder(1024);
 
 /**
+ * Answers of one model version with the same output names, dtypes and shapes differ only in
+ * their id and their output bytes. So each such answer is built once with the builder (a
+ * template), and later ones are that frame with the id and the data written in place: the
+ * builder's per-field work (BigInt shape dimensions, vtable search) was a fifth of the event
+ * loop's own work per request. Only answers without row statuses; a few templates per model.
+ */
+interface ResponseTemplate {
+  version: number;
+  outputs: { name: string; dtype: string; shape: number[]; bytes: number }[];
+  frame: Uint8Array;
+  view: DataView;
+  idAt: number;
+  dataAt: number[];
+}
+
+const TEMPLATES_PER_MODEL = 8;
+const TEMPLATE_MAX_DATA = 16 << 10;
+const templates = new Map<string, ResponseTemplate[]>();
+
+function matches(t: ResponseTemplate, msg: PredictResponseMsg): boolean {
+  if (t.version !== msg.version || t.outputs.length !== msg.outputs.length) return false;
+  for (let i = 0; i < t.outputs.length; i++) {
+    const a = t.outputs[i]!;
+    const b = msg.outputs[i]!;
+    if (a.name !== b.name || a.dtype !== b.dtype || a.bytes !== b.data.byteLength || a.shape.length !== b.shape.length) return false;
+    for (let d = 0; d < a.shape.length; d++) if (a.shape[d] !== b.shape[d]) return false;
+  }
+  return true;
+}
+
+function responseTemplate(msg: PredictResponseMsg): ResponseTemplate | undefined {
+  if (msg.rowStatus.length) return undefined;
+  let bytes = 0;
+  for (const o of msg.outputs) {
+    if (o.dtype === 'string') return undefined;
+    bytes += o.data.byteLength;
+  }
+  // Small answers only: a template is kept, and large outputs gain little from one.
+  if (bytes > TEMPLATE_MAX_DATA) return undefined;
+  let list = templates.get(msg.model);
+  if (list) for (const t of list) if (matches(t, msg)) return t;
+  // Built with id 1 (a default 0 would leave the field out), then located with the reader.
+  const b = new flatbuffers.Builder(256);
+  const [type, body] = writeBody(b, { ...msg, id: 1 });
+  Frame.finishFrameBuffer(b, Frame.createFrame(b, PROTOCOL_MAJOR, PROTOCOL_MINOR, type, body));
+  const frame = b.asUint8Array().slice();
+  const bb = new flatbuffers.ByteBuffer(frame);
+  const response = Frame.getRootAsFrame(bb).body(new PredictResponse()) as PredictResponse;
+  const idField = bb.__offset(response.bb_pos, 4);
+  if (!idField || response.id() !== 1n || response.outputsLength() !== msg.outputs.length) return undefined;
+  const dataAt: number[] = [];
+  const t = new Tensor();
+  for (let i = 0; i < msg.outputs.length; i++) {
+    const data = (response.outputs(i, t) as Tensor).dataArray();
+    if (!data || data.byteLength !== msg.outputs[i]!.data.byteLength) return undefined;
+    dataAt.push(data.byteOffset - frame.byteOffset);
+  }
+  const template: ResponseTemplate = {
+    version: msg.version,
+    outputs: msg.outputs.map((o) => ({ name: o.name, dtype: o.dtype, shape: [...o.shape], bytes: o.data.byteLength })),
+    frame,
+    view: new DataView(frame.buffer, frame.byteOffset, frame.byteLength),
+    idAt: response.bb_pos + idField,
+    dataAt,
+  };
+  if (!list) {
+    if (templates.size >= 1024) return template; // bounded: models are few
+    templates.set(msg.model, (list = []));
+  }
+  if (list.length >= TEMPLATES_PER_MODEL) list.shift();
+  list.push(template);
+  return template;
+}
+
+function fromTemplate(t: ResponseTemplate, msg: PredictResponseMsg): Uint8Array {
+  t.view.setUint32(t.idAt, msg.id % 0x1_0000_0000, true);
+  t.view.setUint32(t.idAt + 4, Math.floor(msg.id / 0x1_0000_0000), true);
+  for (let i = 0; i < t.dataAt.length; i++) t.frame.set(tensorBytes(msg.outputs[i]!), t.dataAt[i]);
+  return t.frame;
+}
+
+/**
  * Encodes one frame. The result is a fresh copy, safe to keep; pass `reuse: true` to get a view
  * into a shared builder instead (valid until the next encode: for handing straight to a socket).
  */
 export function encodeFrame(msg: Message, options: { reuse?: boolean; major?: number; minor?: number } = {}): Uint8Array {
+  if (msg.type === 'predict_response' && options.major === undefined && options.minor === undefined && Number.isSafeInteger(msg.id) && msg.id >= 0) {
+    const template = responseTemplate(msg);
+    if (template) {
+      const frame = fromTemplate(template, msg);
+      return options.reuse ? frame : frame.slice();
+    }
+  }
   const b = shared;
   b.clear();
   const [type, body] = writeBody(b, msg);

@@ -46,6 +46,14 @@ export const MAX_DEPTH = 16;
 
 export class FrameVerifyError extends Error {}
 
+/**
+ * What a check is about, built only when it fails (a frame that passes builds no strings):
+ * `name` alone, or `name field F`, `name field F[E]`, plus a suffix (" length", " terminator").
+ */
+function describe(name: string, field: number, element: number, suffix: string): string {
+  return `${name}${field >= 0 ? ` field ${field}` : ''}${element >= 0 ? `[${element}]` : ''}${suffix}`;
+}
+
 class Verifier {
   readonly view: DataView;
   readonly length: number;
@@ -62,104 +70,105 @@ class Verifier {
     throw new FrameVerifyError(message);
   }
 
-  inBounds(pos: number, size: number, what: string): void {
-    if (pos < 0 || size < 0 || pos + size > this.length) this.fail(`${what} at byte ${pos} (${size} bytes) runs past the end of the ${this.length}-byte frame`);
+  inBounds(pos: number, size: number, name: string, field = -1, element = -1, suffix = ''): void {
+    if (pos < 0 || size < 0 || pos + size > this.length) this.fail(`${describe(name, field, element, suffix)} at byte ${pos} (${size} bytes) runs past the end of the ${this.length}-byte frame`);
   }
 
-  spend(what: string): void {
-    if (--this.budget < 0) this.fail(`too many objects (${what}): the frame refers to the same data over and over`);
+  spend(name: string, field = -1): void {
+    if (--this.budget < 0) this.fail(`too many objects (${describe(name, field, -1, '')}): the frame refers to the same data over and over`);
   }
 
   /** Follows the uoffset stored at `pos` and returns the absolute target. */
-  deref(pos: number, what: string): number {
-    this.inBounds(pos, 4, what);
+  deref(pos: number, name: string, field = -1, element = -1, suffix = ''): number {
+    this.inBounds(pos, 4, name, field, element, suffix);
     const target = pos + this.view.getUint32(pos, true);
-    if ((target & 3) !== 0) this.fail(`${what} at byte ${target} is not 4-byte aligned`);
+    if ((target & 3) !== 0) this.fail(`${describe(name, field, element, suffix)} at byte ${target} is not 4-byte aligned`);
     return target;
   }
 
-  vectorLength(pos: number, elementSize: number, what: string): number {
-    this.inBounds(pos, 4, `${what} length`);
+  vectorLength(pos: number, elementSize: number, name: string, field: number, element = -1): number {
+    this.inBounds(pos, 4, name, field, element, ' length');
     const n = this.view.getUint32(pos, true);
-    this.inBounds(pos + 4, n * elementSize, what);
+    this.inBounds(pos + 4, n * elementSize, name, field, element);
     return n;
   }
 
-  string(pos: number, what: string): void {
-    const n = this.vectorLength(pos, 1, what);
-    this.inBounds(pos + 4 + n, 1, `${what} terminator`);
-    if (this.bytes[pos + 4 + n] !== 0) this.fail(`${what} at byte ${pos} is not zero-terminated`);
+  string(pos: number, name: string, field: number, element = -1): void {
+    const n = this.vectorLength(pos, 1, name, field, element);
+    this.inBounds(pos + 4 + n, 1, name, field, element, ' terminator');
+    if (this.bytes[pos + 4 + n] !== 0) this.fail(`${describe(name, field, element, '')} at byte ${pos} is not zero-terminated`);
   }
 
   table(pos: number, spec: TableSpec, depth: number): void {
-    if (depth > MAX_DEPTH) this.fail(`nesting deeper than ${MAX_DEPTH} at ${spec.name}`);
-    this.spend(spec.name);
-    this.inBounds(pos, 4, `${spec.name} table`);
-    const vtable = pos - this.view.getInt32(pos, true);
-    if ((vtable & 1) !== 0) this.fail(`${spec.name} vtable at byte ${vtable} is not 2-byte aligned`);
-    this.inBounds(vtable, 4, `${spec.name} vtable`);
-    const vtableSize = this.view.getUint16(vtable, true);
-    const tableSize = this.view.getUint16(vtable + 2, true);
-    if (vtableSize < 4 || (vtableSize & 1) !== 0) this.fail(`${spec.name} vtable at byte ${vtable} has a bad size ${vtableSize}`);
-    this.inBounds(vtable, vtableSize, `${spec.name} vtable`);
-    this.inBounds(pos, tableSize, `${spec.name} table`);
+    const name = spec.name;
+    if (depth > MAX_DEPTH) this.fail(`nesting deeper than ${MAX_DEPTH} at ${name}`);
+    this.spend(name);
+    this.inBounds(pos, 4, name, -1, -1, ' table');
+    const view = this.view;
+    const vtable = pos - view.getInt32(pos, true);
+    if ((vtable & 1) !== 0) this.fail(`${name} vtable at byte ${vtable} is not 2-byte aligned`);
+    this.inBounds(vtable, 4, name, -1, -1, ' vtable');
+    const vtableSize = view.getUint16(vtable, true);
+    const tableSize = view.getUint16(vtable + 2, true);
+    if (vtableSize < 4 || (vtableSize & 1) !== 0) this.fail(`${name} vtable at byte ${vtable} has a bad size ${vtableSize}`);
+    this.inBounds(vtable, vtableSize, name, -1, -1, ' vtable');
+    this.inBounds(pos, tableSize, name, -1, -1, ' table');
     const slots = (vtableSize - 4) >> 1;
-    const slot = (i: number) => (i < slots ? this.view.getUint16(vtable + 4 + 2 * i, true) : 0);
     let index = 0;
     for (const field of spec.fields) {
       if (field.kind === 'union') {
-        const tagAt = slot(index);
-        const valueAt = slot(index + 1);
+        const tagAt = index < slots ? view.getUint16(vtable + 4 + 2 * index, true) : 0;
+        const valueAt = index + 1 < slots ? view.getUint16(vtable + 6 + 2 * index, true) : 0;
         index += 2;
-        const tag = tagAt ? this.fieldScalar(pos, tagAt, tableSize, 1, spec.name) : 0;
+        const tag = tagAt ? this.fieldScalar(pos, tagAt, tableSize, 1, name) : 0;
         if (tag === 0) {
-          if (valueAt) this.fail(`${spec.name}: a union value without a type`);
+          if (valueAt) this.fail(`${name}: a union value without a type`);
           continue;
         }
         const member = field.members[tag - 1];
-        if (!member) this.fail(`${spec.name}: unknown union type ${tag}`);
-        if (!valueAt) this.fail(`${spec.name}: union type ${tag} without a value`);
-        this.fieldInTable(valueAt, 4, tableSize, spec.name);
-        this.table(this.deref(pos + valueAt, `${spec.name} union value`), member(), depth + 1);
+        if (!member) this.fail(`${name}: unknown union type ${tag}`);
+        if (!valueAt) this.fail(`${name}: union type ${tag} without a value`);
+        this.fieldInTable(valueAt, 4, tableSize, name);
+        this.table(this.deref(pos + valueAt, name, -1, -1, ' union value'), member(), depth + 1);
         continue;
       }
-      const at = slot(index++);
+      const f = index++;
+      const at = f < slots ? view.getUint16(vtable + 4 + 2 * f, true) : 0;
       if (!at) continue;
-      const what = `${spec.name} field ${index - 1}`;
       switch (field.kind) {
         case 'scalar':
-          this.fieldInTable(at, field.size, tableSize, spec.name);
+          this.fieldInTable(at, field.size, tableSize, name);
           break;
         case 'string':
-          this.fieldInTable(at, 4, tableSize, spec.name);
-          this.string(this.deref(pos + at, what), what);
+          this.fieldInTable(at, 4, tableSize, name);
+          this.string(this.deref(pos + at, name, f), name, f);
           break;
         case 'scalars': {
-          this.fieldInTable(at, 4, tableSize, spec.name);
+          this.fieldInTable(at, 4, tableSize, name);
           // Element alignment is not required: the reader copies elements out through a DataView.
-          this.vectorLength(this.deref(pos + at, what), field.size, what);
+          this.vectorLength(this.deref(pos + at, name, f), field.size, name, f);
           break;
         }
         case 'strings': {
-          this.fieldInTable(at, 4, tableSize, spec.name);
-          const v = this.deref(pos + at, what);
-          const n = this.vectorLength(v, 4, what);
+          this.fieldInTable(at, 4, tableSize, name);
+          const v = this.deref(pos + at, name, f);
+          const n = this.vectorLength(v, 4, name, f);
           for (let i = 0; i < n; i++) {
-            this.spend(what);
-            this.string(this.deref(v + 4 + 4 * i, `${what}[${i}]`), `${what}[${i}]`);
+            this.spend(name, f);
+            this.string(this.deref(v + 4 + 4 * i, name, f, i), name, f, i);
           }
           break;
         }
         case 'table':
-          this.fieldInTable(at, 4, tableSize, spec.name);
-          this.table(this.deref(pos + at, what), field.table(), depth + 1);
+          this.fieldInTable(at, 4, tableSize, name);
+          this.table(this.deref(pos + at, name, f), field.table(), depth + 1);
           break;
         case 'tables': {
-          this.fieldInTable(at, 4, tableSize, spec.name);
-          const v = this.deref(pos + at, what);
-          const n = this.vectorLength(v, 4, what);
+          this.fieldInTable(at, 4, tableSize, name);
+          const v = this.deref(pos + at, name, f);
+          const n = this.vectorLength(v, 4, name, f);
           const element = field.table();
-          for (let i = 0; i < n; i++) this.table(this.deref(v + 4 + 4 * i, `${what}[${i}]`), element, depth + 1);
+          for (let i = 0; i < n; i++) this.table(this.deref(v + 4 + 4 * i, name, f, i), element, depth + 1);
           break;
         }
       }

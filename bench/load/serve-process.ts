@@ -1,0 +1,77 @@
+/**
+ * A server under test in a process of its own, so that the load generator (wrk, or
+ * load/generator.ts in another process) never shares its event loop or heap, and Fresco and the
+ * Fastify baseline run under the same conditions. Started by bench/serving.ts with `fork`:
+ *   node dist/bench/load/serve-process.js fresco|fastify
+ * It sends { type: 'listening', port } once ready, then answers commands over the IPC channel:
+ *   { cmd: 'swap', ref, version } -> { type: 'swapped', ms }       (Fresco: hot swap in place)
+ *   { cmd: 'rss', gc? }           -> { type: 'rss', mb }
+ *   { cmd: 'close' }              -> { type: 'closed' }, then exits
+ * Fresco serves the serving fixture (load/fixtures.ts): mlp-50@production and user-score@production.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { packageRoot } from '../../src/package-root.js';
+import { FrescoServer } from '../../src/serving/index.js';
+import { startFastifyBaseline } from './fastify-baseline.js';
+import { makeServingFixture } from './fixtures.js';
+
+type Command = { cmd: 'swap'; ref: string; version: number } | { cmd: 'rss'; gc?: boolean } | { cmd: 'close' };
+
+// Started by hand (no IPC channel): the messages go to stdout, and the server runs until killed.
+const send = (m: unknown) => (process.send ? process.send(m) : console.log(JSON.stringify(m)));
+const gc = () => (globalThis as { gc?: () => void }).gc?.();
+const kind = process.argv[2];
+// Exit normally on a signal, so that `node --cpu-prof` writes its profile.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(0));
+
+if (kind === 'fastify') {
+  const fastify = await startFastifyBaseline(join(packageRoot(), 'models', 'mlp-50', 'model.onnx'));
+  process.on('message', (m: Command) => {
+    if (m.cmd === 'rss') {
+      if (m.gc) gc();
+      send({ type: 'rss', mb: process.memoryUsage().rss / 2 ** 20 });
+    } else if (m.cmd === 'close') {
+      void fastify.close().then(() => {
+        send({ type: 'closed' });
+        process.exit(0);
+      });
+    }
+  });
+  send({ type: 'listening', port: fastify.port });
+} else if (kind === 'fresco') {
+  const fixture = await makeServingFixture(10_000);
+  const server = await new FrescoServer({
+    port: 0,
+    registry: fixture.registry,
+    lookup: fixture.lookup,
+    models: ['mlp-50@production', 'user-score@production'],
+    defaults: { maxBatchSize: 64, instances: 1, timeoutMs: 5000, maxQueueRows: 16384 },
+    logger: pino({ level: 'warn' }),
+    syncIntervalMs: 0,
+  }).start();
+  process.on('message', (m: Command) => {
+    if (m.cmd === 'swap') {
+      const t0 = performance.now();
+      server.manager.swap(m.ref, m.version).then(
+        () => send({ type: 'swapped', ms: performance.now() - t0 }),
+        (e: Error) => send({ type: 'swapped', ms: performance.now() - t0, error: e.message }),
+      );
+    } else if (m.cmd === 'rss') {
+      if (m.gc) gc();
+      send({ type: 'rss', mb: process.memoryUsage().rss / 2 ** 20 });
+    } else if (m.cmd === 'close') {
+      void server.close().then(() => {
+        fixture.registry.close();
+        rmSync(fixture.dir, { recursive: true, force: true });
+        send({ type: 'closed' });
+        process.exit(0);
+      });
+    }
+  });
+  send({ type: 'listening', port: server.port });
+} else {
+  console.error('usage: serve-process.js fresco|fastify');
+  process.exit(2);
+}
