@@ -7,7 +7,7 @@
  *     -c32, closed loop), Fresco (binary frame, POST /v1/predict) against Fastify + JSON +
  *     onnxruntime-node on the event loop; then p50/p99 of both at an equal fixed rate (open loop,
  *     load/generator.ts over keep-alive HTTP, latency from the scheduled send time);
- *  2. user-score (one entity's 50 features looked up, standardized by the plan, MLP 50-64-1) over
+ *  2. user-score (one entity's 50 features looked up in the embedded online store, standardized by the plan, MLP 50-64-1) over
  *     WebSockets at a steady 5,000 requests/s (open loop, latency from the scheduled time): p50, p99;
  *  3. the same load while user-score@production is hot-swapped 1 -> 2 -> 1: errors, p99 in the
  *     swap windows against the steady p99;

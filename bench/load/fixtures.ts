@@ -3,7 +3,9 @@
  * packages (models/) plus a few generated ones: a second mlp-50 version with other weights, a
  * broken one (a valid signature, an operator ONNX Runtime does not know, so it fails to load),
  * and `user-score`, a dataframe model whose plan reads 50 features of a `user_stats` table from
- * the online store and standardizes them into the MLP 50-64-1.
+ * the online store and standardizes them into the MLP 50-64-1. The features live in memory
+ * (InMemoryFeatureLookup, for quick tests) or, with `store: 'embedded'`, in the real embedded
+ * online store (LMDB), read through OnlineFeatureLookup as `fresco serve` does: the benchmarks.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +15,10 @@ import { mlpOnnx } from '../../models/generate.js';
 import { type ManifestDraft, writeManifest } from '../../src/models/package.js';
 import { packageRoot } from '../../src/package-root.js';
 import { ModelRegistry } from '../../src/registry/index.js';
-import { InMemoryFeatureLookup } from '../../src/serving/feature-lookup.js';
+import { EmbeddedOnlineStore } from '../../src/online/embedded-store.js';
+import type { TableSchema } from '../../src/online/row-codec.js';
+import { type FeatureLookup, InMemoryFeatureLookup } from '../../src/serving/feature-lookup.js';
+import { OnlineFeatureLookup } from '../../src/serving/online-lookup.js';
 
 const { onnx } = onnxProto;
 
@@ -38,15 +43,20 @@ export const USER_FEATURES = 50;
 export interface Fixture {
   dir: string;
   registry: ModelRegistry;
-  lookup: InMemoryFeatureLookup;
+  lookup: FeatureLookup;
+  /** The embedded online store behind `lookup` (store: 'embedded'); the caller closes it. */
+  store?: EmbeddedOnlineStore;
 }
+
+/** user u's feature i: the same values whichever store holds them. */
+const userFeature = (u: number, i: number) => ((u * 31 + i * 7) % 100) / 100;
 
 /**
  * A fresh registry: mlp-50 v1 (models/mlp-50, alias production), v2 (other weights, alias
  * candidate), v3 (broken, archived); flights-delay v1 (models/flights-delay); user-score v1
  * (alias production) and v2 (other weights).
  */
-export async function makeServingFixture(users = 1000): Promise<Fixture> {
+export async function makeServingFixture(users = 1000, options: { store?: 'memory' | 'embedded' } = {}): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'fresco-serving-'));
   const registry = ModelRegistry.open(join(dir, 'registry'));
   const root = packageRoot();
@@ -88,11 +98,27 @@ export async function makeServingFixture(users = 1000): Promise<Fixture> {
   });
   await registry.register(us2);
 
+  if (options.store === 'embedded') {
+    const store = new EmbeddedOnlineStore(join(dir, 'online'));
+    const schema: TableSchema = {
+      name: 'user_stats',
+      joinKeys: ['user'],
+      ttlSeconds: 0,
+      features: Array.from({ length: USER_FEATURES }, (_, i) => ({ name: `f${i}`, type: 'float64' as const })),
+    };
+    await store.defineTable(schema);
+    const eventTime = Date.now() - 60_000;
+    for (let from = 0; from < users; from += 10_000) {
+      const rows = Array.from({ length: Math.min(10_000, users - from) }, (_, k) => ({ key: [`u${from + k}`], eventTime, values: Array.from({ length: USER_FEATURES }, (_, i) => userFeature(from + k, i)) }));
+      await store.write('user_stats', rows);
+    }
+    return { dir, registry, lookup: new OnlineFeatureLookup(store), store };
+  }
   const lookup = new InMemoryFeatureLookup();
   lookup.setTable(
     'user_stats',
     'user',
-    Array.from({ length: users }, (_, u) => [`u${u}`, Object.fromEntries(Array.from({ length: USER_FEATURES }, (_, i) => [`f${i}`, ((u * 31 + i * 7) % 100) / 100]))] as [string, Record<string, number>]),
+    Array.from({ length: users }, (_, u) => [`u${u}`, Object.fromEntries(Array.from({ length: USER_FEATURES }, (_, i) => [`f${i}`, userFeature(u, i)]))] as [string, Record<string, number>]),
   );
   return { dir, registry, lookup };
 }

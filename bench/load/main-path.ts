@@ -28,7 +28,7 @@ export interface MainPathResult {
 }
 
 export async function measureMainPath(requests = 20_000, rounds = 7, batches = [1, 8]): Promise<MainPathResult[]> {
-  const fixture = await makeServingFixture(10_000);
+  const fixture = await makeServingFixture(10_000, { store: 'embedded' });
   const metrics = new ServingMetrics();
   const manager = new ModelManager({ registry: fixture.registry, lookup: fixture.lookup, metrics, log: pino({ level: 'warn' }), defaults: { maxBatchSize: 64 } });
   await manager.serve('user-score@production');
@@ -86,6 +86,7 @@ export async function measureMainPath(requests = 20_000, rounds = 7, batches = [
   }
   if (sink === -1) console.log(sink);
   await manager.close();
+  await fixture.store?.close();
   fixture.registry.close();
   rmSync(fixture.dir, { recursive: true, force: true });
   return results;

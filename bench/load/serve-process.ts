@@ -7,7 +7,8 @@
  *   { cmd: 'swap', ref, version } -> { type: 'swapped', ms }       (Fresco: hot swap in place)
  *   { cmd: 'rss', gc? }           -> { type: 'rss', mb }
  *   { cmd: 'close' }              -> { type: 'closed' }, then exits
- * Fresco serves the serving fixture (load/fixtures.ts): mlp-50@production and user-score@production.
+ * Fresco serves the serving fixture (load/fixtures.ts): mlp-50@production and user-score@production,
+ * user-score's features read from the embedded online store.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,7 +42,7 @@ if (kind === 'fastify') {
   });
   send({ type: 'listening', port: fastify.port });
 } else if (kind === 'fresco') {
-  const fixture = await makeServingFixture(10_000);
+  const fixture = await makeServingFixture(10_000, { store: 'embedded' });
   const server = await new FrescoServer({
     port: 0,
     registry: fixture.registry,
@@ -62,7 +63,8 @@ if (kind === 'fastify') {
       if (m.gc) gc();
       send({ type: 'rss', mb: process.memoryUsage().rss / 2 ** 20 });
     } else if (m.cmd === 'close') {
-      void server.close().then(() => {
+      void server.close().then(async () => {
+        await fixture.store?.close();
         fixture.registry.close();
         rmSync(fixture.dir, { recursive: true, force: true });
         send({ type: 'closed' });
