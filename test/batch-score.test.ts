@@ -242,3 +242,141 @@ describe('fresco batch score', () => {
     expect(new Set(joined.map((j) => j.n)).size).toBeGreaterThan(1);
   });
 });
+
+describe('fresco batch score: feature join', () => {
+  it('infers the features to join from the plan (table.feature inputs the input lacks) and joins each part point-in-time, row for row as the dataset builder does', async () => {
+    const project = copyFixture('pit-project');
+    applyProject(project);
+    // Plan inputs named `table.feature`, as the DSL names feature-store columns.
+    const pkgDir = join(dir, 'pkg-inferred');
+    mkdirSync(pkgDir);
+    writeFileSync(join(pkgDir, 'model.onnx'), mlpOnnx({ inputs: 2, hidden: 4, outputs: 1, seed: 11, input: 'features', output: 'score', sigmoid: true }));
+    const plan = {
+      format: 'fresco.plan',
+      version: 1,
+      inputs: [
+        { name: 'origin_delays.n_1h', type: 'num' },
+        { name: 'origin_delays.avg_2h', type: 'num' },
+      ],
+      ops: [
+        { op: 'fill_null', args: [0], value: 0 },
+        { op: 'fill_null', args: [1], value: 0 },
+      ],
+      outputs: [2, 3],
+      output_names: ['n_1h', 'avg_2h'],
+    };
+    await writeManifest(pkgDir, {
+      name: 'inferred',
+      backend: 'onnx',
+      model: 'model.onnx',
+      input_kind: 'dataframe',
+      signature: { inputs: [{ name: 'features', dtype: 'float32', shape: ['batch', 2] }], outputs: [{ name: 'score', dtype: 'float32', shape: ['batch', 1] }] },
+      plan,
+    });
+    const reg = ModelRegistry.open(registry);
+    try {
+      await reg.register(pkgDir, { aliases: ['production'] });
+    } finally {
+      reg.close();
+    }
+    const labels = join(project, 'data', 'flight_labels.csv');
+    const lines: string[] = [];
+    // Three parts of three rows: the feature tables are prepared once and every part joins against them.
+    const r = await batchScore({ registry, models: ['inferred@production'], input: [labels], output: join(dir, 'inferred.parquet'), partRows: 3, join: { project, timestamp: 'date' }, log: (l) => lines.push(l) });
+    expect(r.parts.scored).toBe(3);
+    expect(lines.join('\n')).toMatch(/joining 2 feature\(s\) the plans read: origin_delays\.n_1h, origin_delays\.avg_2h/);
+    const scored = await sql<{ score: number }>(`SELECT score FROM read_parquet('${join(dir, 'inferred.parquet')}')`);
+
+    const features = join(dir, 'inferred-features.parquet');
+    const { buildDataset } = await import('../src/offline/index.js');
+    await buildDataset({ project, labels, timestamp: 'date', features: ['origin_delays.n_1h', 'origin_delays.avg_2h'], out: features });
+    const joined = await sql<{ n: bigint | null; avg: number | null }>(`SELECT origin_delays__n_1h AS n, origin_delays__avg_2h AS avg FROM read_parquet('${features}')`);
+    const x = Float32Array.from(joined.flatMap((j) => [j.n === null ? 0 : Number(j.n), j.avg ?? 0]));
+    const session = await ort.InferenceSession.create(join(pkgDir, 'model.onnx'));
+    const expected = (await session.run({ features: new ort.Tensor('float32', x, [joined.length, 2]) })).score!.data as Float32Array;
+    await session.release();
+    // Row for row, in input order.
+    expect(scored.map((s) => s.score)).toEqual(Array.from(expected));
+    expect(new Set(joined.map((j) => j.avg)).size).toBeGreaterThan(2);
+
+    // A prediction set that already holds a feature column: only the missing one is joined.
+    const partial = join(dir, 'partial.csv');
+    await sql(`COPY (SELECT *, 5.0 AS origin_delays__avg_2h FROM read_csv('${labels}', header = true)) TO '${partial}' (HEADER)`);
+    lines.length = 0;
+    await batchScore({ registry, models: ['inferred@production'], input: [partial], output: join(dir, 'partial.parquet'), partRows: 3, join: { project, timestamp: 'date' }, log: (l) => lines.push(l) });
+    expect(lines.join('\n')).toMatch(/joining 1 feature\(s\) the plans read: origin_delays\.n_1h\n/);
+  });
+});
+
+describe('fresco batch score: one output file', () => {
+  it('holds exactly the rows of the same job written as a folder of parts, in order: several files, several models, rows set aside', async () => {
+    const files: string[] = [];
+    for (const [f, bad] of [[0, 7], [1, 30]] as const) {
+      const lines = ['date,distance,origin,destination'];
+      for (let i = 0; i < 40; i++) lines.push(`2001-0${1 + f}-0${1 + (i % 9)} ${10 + (i % 12)}:00:00,${i === bad ? 'far' : 200 + 13 * i + f},${i % 3 ? 'SFO' : 'ORD'},LAX`);
+      files.push(join(dir, `many-${f}.csv`));
+      writeFileSync(files.at(-1)!, `${lines.join('\n')}\n`);
+    }
+    const job = { registry, models: ['flights-delay@production', 'flights-delay@staging'], input: files, partRows: 15, onError: 'skip' as const };
+    const file = await batchScore({ ...job, output: join(dir, 'many.parquet') });
+    const folder = await batchScore({ ...job, output: join(dir, 'many-parts') });
+    expect(file.rows).toBe(80);
+    expect(file.errors).toBe(4); // one bad row per file, once per model
+    const inFile = await sql(`SELECT * FROM read_parquet('${join(dir, 'many.parquet')}')`);
+    const inParts = await sql(
+      `SELECT * EXCLUDE (filename, file_row_number) FROM read_parquet('${join(dir, 'many-parts')}/part-*.parquet', filename = true, file_row_number = true) ORDER BY filename, file_row_number`,
+    );
+    expect(inFile.length).toBe(2 * 80 - 4);
+    expect(inFile).toEqual(inParts);
+    expect(folder.errors).toBe(4);
+  });
+});
+
+describe('fresco batch score: feature join, part by part', () => {
+  it('matches the dataset builder row for row on unordered labels with ties, TTLs and created-timestamp tie-breaks, in parts of two rows', async () => {
+    const project = copyFixture('pit-project');
+    applyProject(project);
+    const inputs = ['driver_hourly.conv_rate', 'driver_hourly.trips', 'driver_totals.trips_total'];
+    const pkgDir = join(dir, 'pkg-drivers');
+    mkdirSync(pkgDir);
+    writeFileSync(join(pkgDir, 'model.onnx'), mlpOnnx({ inputs: 3, hidden: 4, outputs: 1, seed: 5, input: 'features', output: 'score', sigmoid: true }));
+    await writeManifest(pkgDir, {
+      name: 'drivers',
+      backend: 'onnx',
+      model: 'model.onnx',
+      input_kind: 'dataframe',
+      signature: { inputs: [{ name: 'features', dtype: 'float32', shape: ['batch', 3] }], outputs: [{ name: 'score', dtype: 'float32', shape: ['batch', 1] }] },
+      plan: {
+        format: 'fresco.plan',
+        version: 1,
+        inputs: inputs.map((name) => ({ name, type: 'num' })),
+        ops: [0, 1, 2].map((i) => ({ op: 'fill_null', args: [i], value: -1 })),
+        outputs: [3, 4, 5],
+        output_names: ['a', 'b', 'c'],
+      },
+    });
+    const reg = ModelRegistry.open(registry);
+    try {
+      await reg.register(pkgDir, { aliases: ['production'] });
+    } finally {
+      reg.close();
+    }
+    const labels = join(project, 'data', 'labels.csv');
+    const out = join(dir, 'drivers.parquet');
+    await batchScore({ registry, models: ['drivers@production'], input: [labels], output: out, partRows: 2, join: { project, timestamp: 'ts' } });
+    const scored = await sql<{ label: string; score: number }>(`SELECT label, score FROM read_parquet('${out}')`);
+
+    const features = join(dir, 'drivers-features.parquet');
+    const { buildDataset } = await import('../src/offline/index.js');
+    await buildDataset({ project, labels, timestamp: 'ts', features: inputs, out: features });
+    const joined = await sql<Record<string, number | bigint | null | string>>(`SELECT * FROM read_parquet('${features}')`);
+    const x = Float32Array.from(joined.flatMap((j) => inputs.map((i) => j[i.replace('.', '__')]).map((v) => (v === null ? -1 : Number(v)))));
+    const session = await ort.InferenceSession.create(join(pkgDir, 'model.onnx'));
+    const expected = (await session.run({ features: new ort.Tensor('float32', x, [joined.length, 3]) })).score!.data as Float32Array;
+    await session.release();
+    expect(scored.map((s) => s.label)).toEqual(joined.map((j) => j.label));
+    expect(scored.map((s) => s.score)).toEqual(Array.from(expected));
+    // The fixture's rows do differ (TTL misses, ties): the check is not vacuous.
+    expect(new Set(joined.map((j) => j.driver_hourly__conv_rate)).size).toBeGreaterThan(2);
+  });
+});

@@ -15,7 +15,7 @@ import { quoteIdent, quoteString } from '../../src/offline/read-columns.js';
 import { ModelRegistry } from '../../src/registry/index.js';
 import type { QuickstartContext } from '../context.js';
 
-/** The feature-store inputs (`table.feature`) of a registered model's plan, and its output's name. */
+/** The feature-store inputs (`table.feature`) of a registered model's plan (for the log), and its output's name. */
 export function modelInputs(registryDir: string, ref: string): { version: number; features: string[]; output: string } {
   const registry = ModelRegistry.open(registryDir);
   try {
@@ -42,8 +42,8 @@ export async function batchStep(ctx: QuickstartContext): Promise<void> {
   const registryDir = join(ctx.projectDir, '.fresco', 'registry');
   const ref = 'flights-delay@production';
   const model = modelInputs(registryDir, ref);
-  // batchScore joins what it is told to: the plan's `table.feature` inputs (dataset columns
-  // `table__feature`), as of each flight's `date`.
+  // batchScore infers the features to join from the plan (its `table.feature` inputs, read from
+  // dataset columns `table__feature`) and joins them as of each flight's `date`.
   ctx.log(
     model.features.length
       ? `${ref} (version ${model.version}) reads ${model.features.length} feature-store columns (${model.features.slice(0, 3).join(', ')}, ...): joined point-in-time as of each flight's date`
@@ -57,9 +57,8 @@ export async function batchStep(ctx: QuickstartContext): Promise<void> {
     input: [heldOut],
     output,
     overwrite: true,
-    // One part for the whole held-out set: the point-in-time join then runs once, not per 262k rows.
-    partRows: 1_100_000,
-    ...(model.features.length ? { join: { project: ctx.projectDir, timestamp: 'date', features: model.features } } : {}),
+    // The feature tables are aggregated once per job; every part (262,144 rows) joins against them.
+    join: { project: ctx.projectDir, timestamp: 'date' },
     onProgress: (p) => {
       const tenth = Math.floor((10 * p.rowsDone) / Math.max(1, p.rowsTotal));
       if (tenth > lastTenth && tenth % 5 === 0) {

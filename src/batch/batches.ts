@@ -1,5 +1,5 @@
 /**
- * Reads the staged part (`__batch_in`) as record batches of plan input columns, streaming the
+ * Reads a staged part (`__batch_in_<slot>`) as record batches of plan input columns, streaming the
  * engine's result chunk by chunk. Numbers arrive as DOUBLE (null as NaN, timestamps as epoch
  * milliseconds, like readColumns); strings arrive as dictionary codes computed by the engine (a
  * per-part ENUM), so no string is decoded in JavaScript. Columns whose values cannot be read as
@@ -11,7 +11,7 @@ import { quoteIdent, type OfflineEngine } from '../offline/index.js';
 import { copyDoubles, copyInt32s, trueRows } from '../offline/duckdb-vectors.js';
 import { columnKind } from '../offline/sources.js';
 import type { Column } from '../plan/index.js';
-import { IN_TABLE, ROW } from './stage.js';
+import { ROW } from './stage.js';
 
 export interface RecordBatch {
   rows: number;
@@ -80,8 +80,8 @@ export class BatchReader {
     this.readers = [...inputs].map(([name, type], i) => readerFor(file, name, type, columns, i));
   }
 
-  /** Streams the staged part in batches of `batchSize` rows. */
-  async *read(batchSize: number): AsyncGenerator<RecordBatch> {
+  /** Streams the staged part in `table` in batches of `batchSize` rows. */
+  async *read(table: string, batchSize: number): AsyncGenerator<RecordBatch> {
     const enums: string[] = [];
     try {
       for (const [i, r] of this.readers.entries()) {
@@ -89,15 +89,19 @@ export class BatchReader {
         const type = `__batch_enum_${i}`;
         await this.engine.run(`DROP TYPE IF EXISTS ${type}`);
         // ENUM of the part's distinct values: the engine encodes, JavaScript never sees a row's string.
-        await this.engine.run(`CREATE TYPE ${type} AS ENUM (SELECT DISTINCT ${quoteIdent(r.column)} FROM ${IN_TABLE} WHERE ${quoteIdent(r.column)} IS NOT NULL ORDER BY 1)`);
+        await this.engine.run(`CREATE TYPE ${type} AS ENUM (SELECT DISTINCT ${quoteIdent(r.column)} FROM ${table} WHERE ${quoteIdent(r.column)} IS NOT NULL ORDER BY 1)`);
         enums.push(type);
         const rows = await this.engine.rows(`SELECT unnest(enum_range(NULL::${type})) AS v`);
         r.dictionary = rows.map((row) => String(row.v));
       }
       const flags = this.readers.filter((r) => r.badExpr);
       const select = [`CAST(${ROW} AS DOUBLE)`, ...this.readers.map((r) => r.expr), ...flags.map((r) => r.badExpr!)];
-      const result = await this.engine.connection.stream(`SELECT ${select.join(', ')} FROM ${IN_TABLE}`);
-      let batch = this.newBatch(batchSize);
+      const result = await this.engine.connection.stream(`SELECT ${select.join(', ')} FROM ${table}`);
+      // The columns are reused from batch to batch (the caller runs its plans on a batch before it
+      // asks for the next); row ids and bad rows are the batch's own (they outlive it, until its
+      // scores come back).
+      const columns = this.newColumns(batchSize);
+      let batch = this.newBatch(batchSize, columns);
       let filled = 0;
       for await (const chunk of result) {
         const n = chunk.rowCount;
@@ -124,7 +128,7 @@ export class BatchReader {
           offset += take;
           if (filled === batchSize) {
             yield batch;
-            batch = this.newBatch(batchSize);
+            batch = this.newBatch(batchSize, columns);
             filled = 0;
           }
         }
@@ -135,11 +139,15 @@ export class BatchReader {
     }
   }
 
-  private newBatch(size: number): RecordBatch {
+  private newColumns(size: number): Map<string, Column> {
     const columns = new Map<string, Column>();
     for (const r of this.readers) {
       columns.set(r.name, r.type === 'num' ? { kind: 'f64', values: new Float64Array(size) } : { kind: 'dict', codes: new Int32Array(size), dictionary: r.dictionary! });
     }
+    return columns;
+  }
+
+  private newBatch(size: number, columns: Map<string, Column>): RecordBatch {
     return { rows: size, rowIds: new Float64Array(size), columns, bad: new Map() };
   }
 

@@ -94,3 +94,11 @@ export function planInputs(models: BatchModel[]): Map<string, 'num' | 'str'> {
   }
   return inputs;
 }
+
+/**
+ * The plan inputs that name offline-store features (`table.feature`), as feature refs; `request.*`
+ * inputs and plain names are the input rows' own fields.
+ */
+export function planFeatureRefs(inputs: Map<string, 'num' | 'str'>): string[] {
+  return [...inputs.keys()].filter((name) => name.includes('.') && !name.startsWith('request.'));
+}

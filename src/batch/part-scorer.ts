@@ -12,13 +12,14 @@ import type { Column } from '../plan/index.js';
 import { BatchReader, type RecordBatch } from './batches.js';
 import type { BatchModel } from './models.js';
 import type { Part } from './parts.js';
-import { ROW } from './stage.js';
+import { inTable, ROW } from './stage.js';
 import type { InferencePool, RunResult } from './worker-pool.js';
 
 export type OnError = 'fail' | 'skip';
 
-export const scoresTable = (m: number) => `__batch_scores_${m}`;
-export const ERRORS_TABLE = '__batch_errors';
+/** Per model and staging slot: a part's scores, and its error rows. */
+export const scoresTable = (m: number, slot: number) => `__batch_scores_${slot}_${m}`;
+export const errorsTable = (slot: number) => `__batch_errors_${slot}`;
 const CHUNK = 2048;
 
 export interface PartScoreOptions {
@@ -98,24 +99,31 @@ class ScoreBuffer {
 }
 
 export class PartScorer {
+  /** Per model: feature matrix buffers free for reuse (returned by the workers). */
+  private readonly matrices: ArrayBuffer[][];
+
   constructor(
     private readonly engine: BatchEngine,
     private readonly models: BatchModel[],
     private readonly pool: InferencePool,
     private readonly inputs: Map<string, 'num' | 'str'>,
-  ) {}
-
-  private async createTables(): Promise<void> {
-    for (const [i, m] of this.models.entries()) {
-      const cols = [`${quoteIdent(ROW)} DOUBLE`, ...m.outputs.map((o) => `${quoteIdent(o.column)} FLOAT`)];
-      await this.engine.run(`CREATE OR REPLACE TABLE ${scoresTable(i)} (${cols.join(', ')})`);
-    }
-    await this.engine.run(`CREATE OR REPLACE TABLE ${ERRORS_TABLE} (${quoteIdent(ROW)} DOUBLE, model VARCHAR, reason VARCHAR)`);
+  ) {
+    this.matrices = models.map(() => []);
   }
 
-  async score(part: Part, columns: Map<string, string>, options: PartScoreOptions): Promise<PartScoreResult> {
-    await this.createTables();
-    const reader = new BatchReader(this.engine, part.file.path, this.inputs, columns);
+  private async createTables(slot: number): Promise<void> {
+    // On the appending connection: the staging connection is busy with the next part meanwhile.
+    for (const [i, m] of this.models.entries()) {
+      const cols = [`${quoteIdent(ROW)} DOUBLE`, ...m.outputs.map((o) => `${quoteIdent(o.column)} FLOAT`)];
+      await this.engine.writer.run(`CREATE OR REPLACE TABLE ${scoresTable(i, slot)} (${cols.join(', ')})`);
+    }
+    await this.engine.writer.run(`CREATE OR REPLACE TABLE ${errorsTable(slot)} (${quoteIdent(ROW)} DOUBLE, model VARCHAR, reason VARCHAR)`);
+  }
+
+  /** Scores the part staged in `inTable(slot)` into `scoresTable(m, slot)` and `errorsTable(slot)`. */
+  async score(part: Part, slot: number, columns: Map<string, string>, options: PartScoreOptions): Promise<PartScoreResult> {
+    await this.createTables(slot);
+    const reader = new BatchReader(this.engine.reading, part.file.path, this.inputs, columns);
     const inflight: Promise<() => Promise<void>>[] = [];
     let rows = 0;
     let errors = 0;
@@ -171,11 +179,19 @@ export class PartScorer {
     };
 
     try {
-      for await (const batch of reader.read(options.batchSize)) {
+      for await (const batch of reader.read(inTable(slot), options.batchSize)) {
         for (const [mi, m] of this.models.entries()) {
           const columns: Column[] = m.plan.inputs.map((input) => batch.columns.get(input.name)!);
-          const matrix = m.compiled.run(columns, batch.rows);
-          inflight.push(this.pool.run(m.key, matrix.buffer as ArrayBuffer, batch.rows, m.width).then((result) => () => finish(batch, mi, result)));
+          // Feature matrices come back from the workers with the scores and are reused: no new
+          // buffer per batch (garbage the size of the input otherwise).
+          const buffer = this.matrices[mi]!.pop() ?? new ArrayBuffer(options.batchSize * m.width * 4);
+          m.compiled.runInto(columns, batch.rows, new Float32Array(buffer, 0, batch.rows * m.width));
+          inflight.push(
+            this.pool.run(m.key, buffer, batch.rows, m.width).then((result) => {
+              this.matrices[mi]!.push(result.input);
+              return () => finish(batch, mi, result);
+            }),
+          );
         }
         rows += batch.rows;
         options.onRows(batch.rows);
@@ -187,13 +203,13 @@ export class PartScorer {
       await Promise.allSettled(inflight);
       throw error;
     }
-    for (const [mi, buffer] of buffers.entries()) await buffer.append(this.engine, scoresTable(mi));
-    if (errorRows.length) await this.appendErrors(errorRows);
+    for (const [mi, buffer] of buffers.entries()) await buffer.append(this.engine, scoresTable(mi, slot));
+    if (errorRows.length) await this.appendErrors(errorsTable(slot), errorRows);
     return { rows, errors, scored: buffers.map((b) => b.rows) };
   }
 
-  private async appendErrors(errorRows: { row: number; model: string; reason: string }[]): Promise<void> {
-    const appender = await this.engine.writer.createAppender(ERRORS_TABLE);
+  private async appendErrors(table: string, errorRows: { row: number; model: string; reason: string }[]): Promise<void> {
+    const appender = await this.engine.writer.createAppender(table);
     try {
       for (const e of errorRows) {
         appender.appendDouble(e.row);

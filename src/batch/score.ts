@@ -5,23 +5,22 @@
  * shards deterministically (--shard i/n), resumes (finished parts are kept and skipped), and
  * never leaves output that looks complete when it is not (temporary names, renamed when done).
  */
-import { existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { FrescoError } from '../errors/index.js';
 import { loadProject } from '../features/project.js';
-import { quoteIdent, quoteString, writeHdf5FromQuery, type OfflineEngine } from '../offline/index.js';
 import { ModelRegistry } from '../registry/registry.js';
 import { BatchReader } from './batches.js';
 import { openBatchEngine } from './engine.js';
-import { loadBatchModels, planInputs, type BatchModel } from './models.js';
-import {
-  errorFileOf, openPartsDir, partErrorFile, partFile, planOutput, removeStaleTemporaries, shardMarker, temporaryName, writeFileAtomic, type OutputFormat, type OutputLayout,
-} from './output.js';
-import { ERRORS_TABLE, PartScorer, scoresTable, type OnError } from './part-scorer.js';
-import { describeInputs, describePart, expandInputs, parseShard, shardParts, splitParts, type Part, type Shard } from './parts.js';
-import { IN_TABLE, PartStager, ROW, type JoinSpec } from './stage.js';
+import { datasetColumnName } from '../dsl/dataset.js';
+import { loadBatchModels, planFeatureRefs, planInputs, type BatchModel } from './models.js';
+import { openPartsDir, partErrorFile, partFile, planOutput, shardMarker, writeFileAtomic, type OutputFormat, type OutputLayout } from './output.js';
+import { PartScorer, type OnError } from './part-scorer.js';
+import { describeInputs, expandInputs, parseShard, shardParts, splitParts, type Shard } from './parts.js';
+import { PartStager, SLOTS, type JoinSpec } from './stage.js';
 import { InferencePool } from './worker-pool.js';
+import { mergeFile, writePart } from './write.js';
 
 export interface BatchScoreOptions {
   /** The model registry folder. */
@@ -52,9 +51,17 @@ export interface BatchScoreOptions {
   inputGroup?: string;
   /** HDF5 output: the group to write (default `scores`). */
   outputGroup?: string;
-  /** Join features point-in-time from the offline store onto each input row. */
-  join?: { project: string; timestamp: string; features: string[] };
-  /** DuckDB threads for reading and writing files (default 1: the cores go to the plan and the model). */
+  /**
+   * Join features point-in-time from the offline store onto each input row, as of its `timestamp`.
+   * `features` defaults to what the models' plans read: their `table.feature` inputs that the
+   * input file does not already hold (a prediction set may carry some or all of them).
+   */
+  join?: { project: string; timestamp: string; features?: string[] };
+  /**
+   * DuckDB threads for reading, joining and writing while the models score (default 1: the other
+   * cores go to the plan and the model). Before the first part is staged (the feature join's
+   * preparation included) and for the final merge, nothing else runs: those use every core.
+   */
   engineThreads?: number;
   /** DuckDB memory limit (default 1GB): the engine spills past it. */
   memoryLimit?: string;
@@ -84,6 +91,8 @@ export interface BatchScoreResult {
   errorFile: string | null;
   seconds: number;
   rowsPerSecond: number;
+  /** Where the time went (milliseconds, summed over parts): staging (read + join), scoring (plan + model), writing parts, the final merge. */
+  timingsMs: { stage: number; score: number; write: number; merge: number };
 }
 
 const OUTPUT_META = ['model_name', 'model_version', 'model_alias'];
@@ -107,17 +116,20 @@ export async function batchScore(options: BatchScoreOptions): Promise<BatchScore
     registry.close();
   }
   const inputs = planInputs(models);
-  const join: JoinSpec | undefined = options.join ? { project: loadProject(options.join.project), timestamp: options.join.timestamp, features: options.join.features } : undefined;
+  let join: JoinSpec | undefined = options.join ? { project: loadProject(options.join.project), timestamp: options.join.timestamp, features: options.join.features ?? [] } : undefined;
 
   const spill = mkdtempSync(joinPath(tmpdir(), 'fresco-batch-'));
-  const engine = await openBatchEngine({ memoryLimit: options.memoryLimit ?? '1GB', threads: options.engineThreads ?? 1, tempDir: spill });
+  const busyThreads = options.engineThreads ?? 1;
+  const idleThreads = options.engineThreads ?? availableParallelism();
+  const engine = await openBatchEngine({ memoryLimit: options.memoryLimit ?? '1GB', threads: idleThreads, tempDir: spill });
+  const setThreads = (n: number) => engine.run(`SET threads = ${n}`);
   let pool: InferencePool | undefined;
   try {
     const files = await describeInputs(engine, await expandInputs(engine, options.input), options.inputGroup);
     const parts = splitParts(files, partRows);
     if (!parts.length) throw new FrescoError('FRESCO_ERR_DATA_INVALID', `${options.input.join(', ')}: the input files hold no rows`, { location: { file: files[0]?.path ?? options.input[0] ?? '' } });
     const mine = shardParts(parts, shard);
-    const stager = new PartStager(engine, layout.partsDir, { ...(options.inputGroup ? { h5Group: options.inputGroup } : {}), ...(join ? { join } : {}) });
+    const stager = new PartStager(engine, { ...(options.inputGroup ? { h5Group: options.inputGroup } : {}) });
 
     // Check every file before scoring anything: a bad column fails the job at once, cleanly.
     const keysByFile = new Map<number, string[]>();
@@ -132,20 +144,27 @@ export async function batchScore(options: BatchScoreOptions): Promise<BatchScore
         if (clash) throw new FrescoError('FRESCO_ERR_DATA_INVALID', `${f.path}: key column "${k}" has the name of an output column; choose --keys without it`, { location: { file: f.path, key: k } });
       }
       keysByFile.set(f.index, keys);
+      if (join && !options.join?.features && f === files[0]) {
+        join.features = planFeatureRefs(inputs).filter((ref) => !columns.has(datasetColumnName(ref)));
+        log(join.features.length ? `joining ${join.features.length} feature(s) the plans read: ${join.features.join(', ')}` : 'the input holds every feature the plans read: no join');
+        if (!join.features.length) join = undefined;
+      }
       if (!join) new BatchReader(engine, f.path, inputs, columns);
     }
+    stager.join = join;
 
     openPartsDir(
       layout,
       {
         format: 'fresco.batch',
-        version: 1,
+        // 2: a file output's parts hold row numbers and outputs only (the keys are added once, by the merge).
+        version: 2,
         models: models.map((m) => ({ ref: m.ref, key: m.key, packageChecksum: m.packageChecksum })),
         inputs: files.map((f) => ({ path: f.path, rows: f.rows })),
         partRows,
         partFormat: layout.partFormat,
         keys: options.keys ?? null,
-        join: options.join ?? null,
+        join: join ? { project: options.join!.project, timestamp: join.timestamp, features: join.features } : null,
         onError,
       },
       options.overwrite ?? false,
@@ -159,36 +178,68 @@ export async function batchScore(options: BatchScoreOptions): Promise<BatchScore
 
     let rowsDone = 0;
     let partsDone = 0;
+    const timingsMs = { stage: 0, score: 0, write: 0, merge: 0 };
     let errors = 0;
     const report = () =>
       options.onProgress?.({ rowsDone, rowsTotal, partsDone, partsTotal: todo.length, elapsedSeconds: (performance.now() - started) / 1000 });
+    const timed = async <T>(phase: keyof typeof timingsMs, work: () => Promise<T>): Promise<T> => {
+      const t = performance.now();
+      try {
+        return await work();
+      } finally {
+        timingsMs[phase] += performance.now() - t;
+      }
+    };
     if (todo.length) {
       const workers = options.workers ?? Math.min(4, Math.max(1, availableParallelism() - 1));
       pool = await InferencePool.open(models.map((m) => m.pool), { workers });
       const scorer = new PartScorer(engine, models, pool, inputs);
-      for (const part of todo) {
-        const columns = await stager.stage(part);
-        const result = await scorer.score(part, columns, {
-          batchSize,
-          onError,
-          inflight: 2 * pool.size,
-          onRows: (n) => {
-            rowsDone += n;
+      // Parts are pipelined over three connections: while part k is read into the plan and the
+      // model, part k-1 is written and then part k+1 staged (read, joined). Slots k mod 2 keep
+      // their tables apart; at most two parts are held at once.
+      const stage = (k: number) => timed('stage', () => stager.stage(todo[k]!, k % SLOTS));
+      let staging: Promise<Map<string, string>> | undefined = stage(0);
+      let writing: Promise<void> = Promise.resolve();
+      try {
+        for (const [k, part] of todo.entries()) {
+          const columns = await staging!;
+          // From here on the engine shares the cores with the plan and the model.
+          if (k === 0 && idleThreads !== busyThreads) await setThreads(busyThreads);
+          // Slot (k+1) mod 2 is part k-1's: staged once that part is written (soon: writes are short).
+          const written = writing;
+          staging = k + 1 < todo.length ? written.then(() => stage(k + 1)) : undefined;
+          staging?.catch(() => {}); // awaited in turn (or settled below); not an unhandled rejection meanwhile
+          const result = await timed('score', () =>
+            scorer.score(part, k % SLOTS, columns, {
+              batchSize,
+              onError,
+              inflight: 2 * pool!.size,
+              onRows: (n) => {
+                rowsDone += n;
+                report();
+              },
+            }),
+          );
+          // Every row scored by a single model: its scores line up with the staged rows one to one.
+          const aligned = models.length === 1 && result.scored[0] === result.rows && result.rows === part.end - part.start;
+          const keys = keysByFile.get(part.file.index)!;
+          // One write at a time, in part order; the next part's scoring goes on meanwhile.
+          await writing;
+          writing = timed('write', () => writePart(engine.writing, { layout, part, slot: k % SLOTS, models, keys, errors: result.errors, group: options.outputGroup ?? 'scores', aligned })).then(() => {
+            errors += result.errors;
+            partsDone++;
             report();
-          },
-        });
-        // Every row scored by a single model: its scores line up with the staged rows one to one.
-        const aligned = models.length === 1 && result.scored[0] === result.rows && result.rows === part.end - part.start;
-        await writePart(engine, layout, part, models, keysByFile.get(part.file.index)!, result.errors, options.outputGroup ?? 'scores', aligned);
-        errors += result.errors;
-        await stager.dropPart();
-        partsDone++;
-        report();
+          });
+          writing.catch(() => {});
+        }
+        await writing;
+      } finally {
+        // On failure, let the other connections' statements end before the engine closes.
+        await Promise.allSettled([staging, writing]);
       }
     }
 
     let errorFile: string | null = null;
-    const seconds = (performance.now() - started) / 1000;
     const summary = {
       format: 'fresco.batch.summary',
       version: 1,
@@ -202,9 +253,14 @@ export async function batchScore(options: BatchScoreOptions): Promise<BatchScore
       const errorParts = mine.map((p) => partErrorFile(layout, p)).filter(existsSync);
       errorFile = errorParts.length ? layout.partsDir : null;
     } else {
-      errorFile = await mergeFile(engine, layout, mine, options.outputGroup ?? 'scores');
+      const t = performance.now();
+      if (idleThreads !== busyThreads) await setThreads(idleThreads);
+      errorFile = await mergeFile(engine, { layout, parts: mine, models, keysByFile, fileScan: (f) => stager.fileScan(f), partRows, group: options.outputGroup ?? 'scores' });
       rmSync(layout.partsDir, { recursive: true, force: true });
+      timingsMs.merge += performance.now() - t;
     }
+    // End to end: the merge into a single output file counts.
+    const seconds = (performance.now() - started) / 1000;
     return {
       output: layout.target,
       mode: layout.mode,
@@ -217,97 +273,11 @@ export async function batchScore(options: BatchScoreOptions): Promise<BatchScore
       errorFile,
       seconds,
       rowsPerSecond: seconds > 0 ? rowsDone / seconds : 0,
+      timingsMs: Object.fromEntries(Object.entries(timingsMs).map(([k, v]) => [k, Math.round(v)])) as BatchScoreResult['timingsMs'],
     };
   } finally {
     await pool?.close();
     engine.close();
     rmSync(spill, { recursive: true, force: true });
   }
-}
-
-/**
- * Writes one part's scores (and its error rows) under temporary names, then renames: errors first,
- * data last. `aligned`: one model whose scores hold every staged row in order, so the scores are
- * joined by position, with no hash join and no sort (the costliest steps of the write otherwise).
- */
-async function writePart(engine: OfflineEngine, layout: OutputLayout, part: Part, models: BatchModel[], keys: string[], errors: number, group: string, aligned: boolean): Promise<void> {
-  const q = quoteIdent;
-  const meta = (m: BatchModel) => [
-    `${quoteString(m.name)} AS model_name`,
-    `CAST(${m.version} AS INTEGER) AS model_version`,
-    `${m.alias === null ? 'CAST(NULL AS VARCHAR)' : quoteString(m.alias)} AS model_alias`,
-  ];
-  const selects = models.map((m, mi) => {
-    const cols = [
-      `${mi} AS __m`,
-      `i.${q(ROW)} AS ${q(ROW)}`,
-      ...keys.map((k) => `i.${q(k)}`),
-      ...meta(m),
-      ...m.outputs.map((o) => `s.${q(o.column)}`),
-    ];
-    return `SELECT ${cols.join(', ')} FROM ${IN_TABLE} i JOIN ${scoresTable(mi)} s ON i.${q(ROW)} = CAST(s.${q(ROW)} AS BIGINT)`;
-  });
-  const m0 = models[0]!;
-  // Both tables are scanned in insertion order (DuckDB keeps it), which is input row order.
-  const query = aligned
-    ? `SELECT ${[...keys.map((k) => `i.${q(k)}`), ...meta(m0), ...m0.outputs.map((o) => `s.${q(o.column)}`)].join(', ')} FROM ${IN_TABLE} i POSITIONAL JOIN ${scoresTable(0)} s`
-    : `SELECT * EXCLUDE (__m, ${q(ROW)}) FROM (${selects.join(' UNION ALL BY NAME ')}) ORDER BY __m, ${q(ROW)}`;
-  const final = partFile(layout, part);
-  const errorFinal = partErrorFile(layout, part);
-  removeStaleTemporaries(final);
-  removeStaleTemporaries(errorFinal);
-  rmSync(errorFinal, { force: true });
-  const temporaries: string[] = [];
-  try {
-    if (errors) {
-      const tmp = temporaryName(errorFinal);
-      temporaries.push(tmp);
-      await engine.run(
-        `COPY (SELECT ${quoteString(part.file.path)} AS file, CAST(e.${q(ROW)} AS BIGINT) AS row, e.model, e.reason, ${keys.map((k) => `i.${q(k)}`).join(', ')}
-               FROM ${ERRORS_TABLE} e JOIN ${IN_TABLE} i ON i.${q(ROW)} = CAST(e.${q(ROW)} AS BIGINT) ORDER BY row, e.model) TO ${quoteString(tmp)} (FORMAT json)`,
-      );
-      renameSync(tmp, errorFinal);
-    }
-    const tmp = temporaryName(final);
-    temporaries.push(tmp);
-    if (layout.partFormat === 'parquet') await engine.run(`COPY (${query}) TO ${quoteString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
-    else await writeHdf5FromQuery(engine, query, tmp, group);
-    renameSync(tmp, final);
-  } catch (error) {
-    throw new FrescoError('FRESCO_ERR_DATA_INVALID', `${final}: cannot write scores for ${describePart(part)}: ${(error as Error).message.split('\n')[0]}`, { location: { file: final }, cause: error });
-  } finally {
-    for (const t of temporaries) rmSync(t, { force: true });
-  }
-}
-
-/** File mode: merges the parts, in order, into the output file (temporary name, then rename); returns the error file if any. */
-async function mergeFile(engine: OfflineEngine, layout: OutputLayout, parts: Part[], group: string): Promise<string | null> {
-  const files = parts.map((p) => partFile(layout, p));
-  const list = `[${files.map(quoteString).join(', ')}]`;
-  const errorParts = parts.map((p) => partErrorFile(layout, p)).filter(existsSync);
-  let errorFile: string | null = null;
-  const target = layout.target;
-  removeStaleTemporaries(target);
-  if (errorParts.length) {
-    errorFile = errorFileOf(target);
-    const tmp = temporaryName(errorFile);
-    try {
-      await engine.run(`COPY (SELECT * FROM read_json([${errorParts.map(quoteString).join(', ')}], format = 'newline_delimited')) TO ${quoteString(tmp)} (FORMAT json)`);
-      renameSync(tmp, errorFile);
-    } finally {
-      rmSync(tmp, { force: true });
-    }
-  } else {
-    rmSync(errorFileOf(target), { force: true });
-  }
-  const tmp = temporaryName(target);
-  try {
-    const query = `SELECT * FROM read_parquet(${list}, union_by_name = true)`;
-    if (layout.format === 'parquet') await engine.run(`COPY (${query}) TO ${quoteString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
-    else await writeHdf5FromQuery(engine, query, tmp, group);
-    renameSync(tmp, target);
-  } finally {
-    rmSync(tmp, { force: true });
-  }
-  return errorFile;
 }

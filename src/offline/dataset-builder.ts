@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { FrescoError } from '../errors/index.js';
 import { featureColumnName } from '../features/feature-schema-from-definitions.js';
-import { selectFeatures, type Feature, type FeatureTable } from '../features/definitions.js';
+import { selectFeatures } from '../features/definitions.js';
 import { loadProject, requireApplied, type Project } from '../features/project.js';
 import { StateStore } from '../features/state-store.js';
 import { openEngine, type Engine, type EngineOptions } from './engine.js';
@@ -17,8 +17,9 @@ import { writeHdf5FromQuery } from './hdf5-lake.js';
 import { allowedAggregates, checkColumn, checkTable, type CheckResult } from './quality/checks.js';
 import { profileRelation, type TableProfile } from './quality/profile.js';
 import { finishQualityRun, summarize, type QualityReport } from './quality/report.js';
-import { columnKind, kindForFeature, registerFile, registerSource, requireColumn, SQL_TYPES, type Relation } from './sources.js';
-import { DuckDbDialect, type PitTable, type SqlDialect } from './sql-dialect.js';
+import { registerFile, requireColumn } from './sources.js';
+import { DuckDbDialect, type SqlDialect } from './sql-dialect.js';
+import { prepareFeatureTables } from './feature-tables.js';
 
 export interface DatasetRequest {
   /** Project folder (default: the current folder) or a loaded project. */
@@ -86,13 +87,6 @@ function parseAsOf(value: string | Date | undefined): Date {
   return d;
 }
 
-interface TablePlan {
-  table: FeatureTable;
-  features: Feature[];
-  source: Relation;
-  pit: PitTable;
-}
-
 export async function buildDataset(request: DatasetRequest): Promise<DatasetResult> {
   const log = request.log ?? (() => {});
   const timings: Record<string, number> = {};
@@ -141,93 +135,7 @@ export async function buildDataset(request: DatasetRequest): Promise<DatasetResu
     lap('readLabels');
 
     // Feature tables: register sources, check columns, build each table's feature-row relation.
-    const plans: TablePlan[] = [];
-    const sourceRelations = new Map<string, Relation>();
-    let i = 0;
-    for (const [tableName, features] of selection) {
-      const table = defs.tables.get(tableName)!;
-      const sourceDef = defs.sources.get(table.source)!;
-      let source = sourceRelations.get(sourceDef.name);
-      if (!source) {
-        source = await registerSource(engine, dialect, sourceDef, `__fresco_source_${sourceDef.name}`);
-        sourceRelations.set(sourceDef.name, source);
-      }
-      const keys = table.joinKeys.map((k) => {
-        const sourceType = requireColumn(source!, table.keyMap[k]!, 'key', `join key "${k}" of table "${table.name}"`);
-        const labelColumn = table.joinKeyMap[k]!;
-        const labelType = requireColumn(labels, labelColumn, 'key', `join key "${k}" of table "${table.name}"`);
-        if (columnKind(sourceType) !== columnKind(labelType)) {
-          throw new FrescoError(
-            'FRESCO_ERR_DATA_INVALID',
-            `${labels.path}: column "${labelColumn}" (join key "${k}" of table "${table.name}") has type ${labelType}, but the source column "${table.keyMap[k]}" in ${source!.path} has type ${sourceType}`,
-            { location: { file: labels.path, key: labelColumn } },
-          );
-        }
-        return { label: labelColumn, table: k };
-      });
-      const alias = `t${i++}`;
-      const keyProjection = table.joinKeys.map((k) => `${q(table.keyMap[k]!)} AS ${q(k)}`);
-      let relation: string;
-      if (table.kind === 'windowed') {
-        requireColumn(source, sourceDef.timestamp!, 'temporal', `timestamp of source "${sourceDef.name}"`);
-        for (const f of table.features) {
-          if (f.column !== '*') requireColumn(source, f.column, 'numeric', `column of feature "${table.name}.${f.name}"`);
-        }
-        const columns = [...new Set(table.features.filter((f) => f.column !== '*').map((f) => f.column))];
-        const keyed = `(SELECT ${[...keyProjection, q(sourceDef.timestamp!), ...columns.map(q)].join(', ')} FROM ${q(source.name)})`;
-        // Windowed rows are materialized once: the as-of join then scans a small table.
-        const name = `__fresco_rows_${table.name}`;
-        await engine.run(
-          `CREATE TEMP TABLE ${q(name)} AS SELECT * FROM ${dialect.windowedFeatureRows({
-            relation: keyed,
-            keys: table.joinKeys,
-            eventTs: sourceDef.timestamp!,
-            intervalSeconds: table.intervalSeconds!,
-            features: features.map((f) => ({ name: f.name, function: f.function!, column: f.column, windowSeconds: f.windowSeconds!, sqlType: SQL_TYPES[f.type] })),
-          })}`,
-        );
-        relation = q(name);
-      } else {
-        for (const f of features) requireColumn(source, f.column, kindForFeature(f.type), `column of feature "${table.name}.${f.name}"`);
-        const casts = features.map((f) => `CAST(${q(f.column)} AS ${SQL_TYPES[f.type]}) AS ${q(f.name)}`);
-        if (table.kind === 'batch') {
-          requireColumn(source, sourceDef.timestamp!, 'temporal', `timestamp of source "${sourceDef.name}"`);
-          if (sourceDef.createdTimestamp) requireColumn(source, sourceDef.createdTimestamp, 'temporal', `created_timestamp of source "${sourceDef.name}"`);
-          const stamps = [q(sourceDef.timestamp!), ...(sourceDef.createdTimestamp ? [q(sourceDef.createdTimestamp)] : [])];
-          const keyed = `(SELECT ${[...keyProjection, ...stamps, ...casts].join(', ')} FROM ${q(source.name)})`;
-          relation = dialect.latestPerEvent({
-            relation: keyed,
-            keys: table.joinKeys,
-            eventTs: sourceDef.timestamp!,
-            ...(sourceDef.createdTimestamp ? { createdTs: sourceDef.createdTimestamp } : {}),
-            columns: features.map((f) => f.name),
-          });
-        } else {
-          const name = `__fresco_rows_${table.name}`;
-          await engine.run(`CREATE TEMP TABLE ${q(name)} AS SELECT ${[...keyProjection, ...casts].join(', ')} FROM ${q(source.name)} WHERE ${table.joinKeys.map((k) => `${q(table.keyMap[k]!)} IS NOT NULL`).join(' AND ')}`);
-          const [dup] = await engine.rows(`SELECT ${table.joinKeys.map((k) => `CAST(${q(k)} AS VARCHAR) AS ${q(k)}`).join(', ')}, count(*) AS n FROM ${q(name)} GROUP BY ALL HAVING count(*) > 1 LIMIT 1`);
-          if (dup) {
-            const key = table.joinKeys.map((k) => `${k}=${String(dup[k])}`).join(', ');
-            throw new FrescoError('FRESCO_ERR_DATA_INVALID', `${source.path}: static table "${table.name}" has ${String(dup.n)} rows for ${key}; a table without timestamps needs one row per entity`, {
-              location: { file: source.path, key: table.keyMap[table.joinKeys[0]!]! },
-            });
-          }
-          relation = q(name);
-        }
-      }
-      const pit: PitTable = {
-        alias,
-        relation,
-        keys,
-        timed: table.kind !== 'static',
-        ttlSeconds: table.ttlSeconds,
-        features: features.map((f) => ({ column: f.name, as: featureColumnName(table.name, f.name) })),
-      };
-      for (const f of pit.features) {
-        if (labels.columns.has(f.as)) throw new FrescoError('FRESCO_ERR_DATA_INVALID', `${labels.path}: column "${f.as}" clashes with the feature column of the same name`, { location: { file: labels.path, key: f.as } });
-      }
-      plans.push({ table, features, source, pit });
-    }
+    const { plans, sourceRelations } = await prepareFeatureTables(engine, dialect, defs, selection, labels);
     lap('prepareFeatures');
 
     const join = dialect.pointInTimeJoin({

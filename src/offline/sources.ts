@@ -100,7 +100,7 @@ export function columnKind(duckType: string): ColumnKind | 'other' {
 }
 
 /** Requires `column` in `relation` with a type that fits `want`. */
-export function requireColumn(relation: Relation, column: string, want: ColumnKind, role: string): string {
+export function requireColumn(relation: Pick<Relation, 'path' | 'columns'>, column: string, want: ColumnKind, role: string): string {
   const type = relation.columns.get(column);
   if (type === undefined) throw missingColumn(relation.path, column, relation.columns, role);
   const kind = columnKind(type);
