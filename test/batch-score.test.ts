@@ -240,6 +240,24 @@ describe('fresco batch score', () => {
     await session.release();
     expect(new Set(scored.map((s) => s.score))).toEqual(new Set(Array.from(expected)));
     expect(new Set(joined.map((j) => j.n)).size).toBeGreaterThan(1);
+
+    // The job ran the sources' quality checks once and saved the report, about this output.
+    const qualityDir = join(project, '.fresco', 'quality');
+    const reports = readdirSync(qualityDir).map((id) => JSON.parse(readFileSync(join(qualityDir, id, 'report.json'), 'utf8')) as { kind: string; subject: string; status: string; tables: { name: string }[] });
+    const batchReports = reports.filter((q) => q.kind === 'batch');
+    expect(batchReports).toHaveLength(1);
+    expect(batchReports[0]).toMatchObject({ subject: out, status: 'passed', tables: [{ name: 'source:flights' }] });
+    // A source that breaks an expectation of severity error stops the job before it writes anything.
+    const yaml = join(project, 'features', 'flights.yaml');
+    expect(readFileSync(yaml, 'utf8')).toContain('    timestamp: date\n');
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('    timestamp: date\n', '    timestamp: date\n    expectations:\n      - { column: delay, max: -100000 }\n'));
+    applyProject(project);
+    const out2 = join(dir, 'joined-bad-source.parquet');
+    await expect(batchScore({ registry, models: ['joined@production'], input: [labels], output: out2, join: { project, timestamp: 'date', features: ['origin_delays.n_1h'] } })).rejects.toMatchObject({
+      code: 'FRESCO_ERR_QUALITY_FAILED',
+      message: expect.stringMatching(/nothing scored[\s\S]*delay/),
+    });
+    expect(existsSync(out2)).toBe(false);
   });
 });
 
@@ -298,6 +316,12 @@ describe('fresco batch score: feature join', () => {
     // Row for row, in input order.
     expect(scored.map((s) => s.score)).toEqual(Array.from(expected));
     expect(new Set(joined.map((j) => j.avg)).size).toBeGreaterThan(2);
+    // The CLI infers them the same way when --timestamp comes without --features.
+    const err: string[] = [];
+    const cliOut = join(dir, 'inferred-cli.parquet');
+    const code = await runCli(['node', 'fresco', '--json', 'batch', 'score', 'inferred@production', '--registry', registry, '--project', project, '--input', labels, '--timestamp', 'date', '--output', cliOut, '--no-progress'], { out: () => {}, err: (t) => err.push(t) });
+    expect(code, err.join('\n')).toBe(0);
+    expect((await sql<{ score: number }>(`SELECT score FROM read_parquet('${cliOut}')`)).map((s) => s.score)).toEqual(Array.from(expected));
 
     // A prediction set that already holds a feature column: only the missing one is joined.
     const partial = join(dir, 'partial.csv');

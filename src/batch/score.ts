@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join as joinPath } from 'node:path';
+import { join as joinPath, resolve } from 'node:path';
 import { FrescoError } from '../errors/index.js';
 import { loadProject } from '../features/project.js';
 import { ModelRegistry } from '../registry/registry.js';
@@ -150,6 +150,11 @@ export async function batchScore(options: BatchScoreOptions): Promise<BatchScore
         if (!join.features.length) join = undefined;
       }
       if (!join) new BatchReader(engine, f.path, inputs, columns);
+    }
+    if (join) {
+      // The sources' freshness is measured from the newest entity row, as a training set's is from its newest label.
+      const referenceTime = await stager.newestTimestamp(files, join.timestamp).catch(() => undefined);
+      join.quality = { subject: resolve(options.output), referenceTime, log };
     }
     stager.join = join;
 

@@ -17,6 +17,8 @@ import { selectFeatures } from '../features/definitions.js';
 import { requireApplied, type Project } from '../features/project.js';
 import { DuckDbDialect, loadHdf5IntoDuckDb, quoteIdent, quoteString, type OfflineEngine, type PitTable } from '../offline/index.js';
 import { prepareFeatureTables, type PreparedFeatureTables } from '../offline/feature-tables.js';
+import { checkSources } from '../offline/quality/source-checks.js';
+import { finishQualityRun } from '../offline/quality/report.js';
 import { columnKind, requireColumn } from '../offline/sources.js';
 import type { InputFile, Part } from './parts.js';
 
@@ -31,6 +33,8 @@ export interface JoinSpec {
   timestamp: string;
   /** `table.feature`, `table.*` or feature service names. */
   features: string[];
+  /** What the job's quality run is about (the output), and what its sources' freshness is measured from (the newest entity row). */
+  quality?: { subject: string; referenceTime: Date | undefined; log: (line: string) => void };
 }
 
 export class PartStager {
@@ -118,7 +122,10 @@ export class PartStager {
       if (!this.prepared) {
         const selection = selectFeatures(spec.project.definitions, spec.features);
         requireApplied(spec.project, selection.keys());
-        this.prepared = prepareFeatureTables(this.engine, this.dialect, spec.project.definitions, selection, labels).then((p) => this.materialize(p));
+        this.prepared = prepareFeatureTables(this.engine, this.dialect, spec.project.definitions, selection, labels).then(async (p) => {
+          await this.checkQuality(p, spec);
+          return this.materialize(p);
+        });
       }
     } catch (error) {
       fail(error);
@@ -149,6 +156,39 @@ export class PartStager {
     const tables = await this.narrowed(prepared, scan, spec.timestamp);
     const sql = this.dialect.pointInTimeJoin({ labels: scan, labelColumns: [...columns.keys()], labelTimestamp: spec.timestamp, tables });
     await this.engine.run(`CREATE OR REPLACE TABLE ${table} AS ${sql}`);
+  }
+
+  /**
+   * The job's data-quality run, once, before any part is joined: the feature sources' profiles
+   * and expectations, as a dataset build checks them (docs/data-quality.md). A failed check of
+   * severity error stops the job before anything is scored.
+   */
+  private async checkQuality(prepared: PreparedFeatureTables, spec: JoinSpec): Promise<void> {
+    const startedAt = new Date();
+    const { project } = spec;
+    const sources = await checkSources(this.engine, this.dialect, project.definitions, prepared, project.config.stateFile, spec.quality?.referenceTime);
+    finishQualityRun({
+      qualityDir: project.config.qualityDir,
+      stateFile: project.config.stateFile,
+      kind: 'batch',
+      subject: spec.quality?.subject ?? 'batch score',
+      startedAt,
+      tables: sources.profiles,
+      checks: sources.checks,
+      notDone: 'nothing scored',
+      log: spec.quality?.log ?? (() => {}),
+    });
+  }
+
+  /** The newest value of `column` over all of `files` (as a timestamp), or undefined when none. */
+  async newestTimestamp(files: readonly InputFile[], column: string): Promise<Date | undefined> {
+    let newest: number | undefined;
+    for (const f of files) {
+      const [row] = await this.engine.rows(`SELECT CAST(max(CAST(${quoteIdent(column)} AS TIMESTAMP)) AS VARCHAR) AS t FROM ${await this.fileScan(f)}`);
+      const t = row?.t === null || row?.t === undefined ? NaN : Date.parse(`${String(row.t).replace(' ', 'T')}Z`);
+      if (Number.isFinite(t) && (newest === undefined || t > newest)) newest = t;
+    }
+    return newest === undefined ? undefined : new Date(newest);
   }
 
   /**

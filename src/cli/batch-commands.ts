@@ -70,8 +70,8 @@ export function registerBatchCommands(program: Command, io: Io): void {
     .option('--on-error <mode>', 'a row that cannot be scored: fail the job, or skip it into an error file', 'fail')
     .option('--format <format>', 'part format of a folder output: parquet or h5')
     .option('--overwrite', 'replace an existing output file, or parts of a different job')
-    .option('--features <refs>', 'join these features point-in-time from the offline store (table.feature, table.*, or a service)', list)
-    .option('--timestamp <column>', 'with --features: the input column to join features as of')
+    .option('--features <refs>', 'with --timestamp: join these features (table.feature, table.*, or a service; default: the plan\'s table.feature inputs the input lacks)', list)
+    .option('--timestamp <column>', 'join features point-in-time from the offline store, as of this input column')
     .option('--input-group <group>', 'HDF5 inputs: the group holding the table')
     .option('--output-group <group>', 'HDF5 output: the group to write (default scores)')
     .option('--memory-limit <size>', 'offline engine memory limit; it spills to disk past it', '1GB')
@@ -81,8 +81,8 @@ export function registerBatchCommands(program: Command, io: Io): void {
       const models = [...(ref ? [ref] : []), ...(o.models ?? [])];
       if (!models.length) throw new FrescoError('FRESCO_ERR_USAGE', 'name a model to score with: `fresco batch score <ref> ...` or --models a@production,a@staging');
       if (o.onError !== 'fail' && o.onError !== 'skip') throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `--on-error "${o.onError}" is invalid: expected fail or skip`);
-      if ((o.features === undefined) !== (o.timestamp === undefined)) {
-        throw new FrescoError('FRESCO_ERR_USAGE', '--features and --timestamp go together: the features are joined as of each row\'s timestamp');
+      if (o.features !== undefined && o.timestamp === undefined) {
+        throw new FrescoError('FRESCO_ERR_USAGE', '--features needs --timestamp: the features are joined as of each row\'s timestamp');
       }
       const tty = process.stderr.isTTY === true && !json;
       const progress = o.progress ? progressPrinter((text) => (tty ? process.stderr.write(text) : io.err(text.replace(/\n$/, ''))), tty) : undefined;
@@ -99,7 +99,7 @@ export function registerBatchCommands(program: Command, io: Io): void {
         ...(o.workers ? { workers: o.workers } : {}),
         onError: o.onError as OnError,
         overwrite: o.overwrite ?? false,
-        ...(o.features ? { join: { project: o.project ?? process.cwd(), timestamp: o.timestamp!, features: o.features } } : {}),
+        ...(o.timestamp ? { join: { project: o.project ?? process.cwd(), timestamp: o.timestamp, ...(o.features ? { features: o.features } : {}) } } : {}),
         ...(o.inputGroup ? { inputGroup: o.inputGroup } : {}),
         ...(o.outputGroup ? { outputGroup: o.outputGroup } : {}),
         ...(o.memoryLimit ? { memoryLimit: o.memoryLimit } : {}),

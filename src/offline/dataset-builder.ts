@@ -10,11 +10,11 @@ import { FrescoError } from '../errors/index.js';
 import { featureColumnName } from '../features/feature-schema-from-definitions.js';
 import { selectFeatures } from '../features/definitions.js';
 import { loadProject, requireApplied, type Project } from '../features/project.js';
-import { StateStore } from '../features/state-store.js';
 import { openEngine, type Engine, type EngineOptions } from './engine.js';
 import { commitFiles, discard, sha256File, temporaryPath } from './files.js';
 import { writeHdf5FromQuery } from './hdf5-lake.js';
-import { allowedAggregates, checkColumn, checkTable, type CheckResult } from './quality/checks.js';
+import { allowedAggregates, checkColumn, type CheckResult } from './quality/checks.js';
+import { checkSources } from './quality/source-checks.js';
 import { profileRelation, type TableProfile } from './quality/profile.js';
 import { finishQualityRun, summarize, type QualityReport } from './quality/report.js';
 import { registerFile, requireColumn } from './sources.js';
@@ -154,41 +154,10 @@ export async function buildDataset(request: DatasetRequest): Promise<DatasetResu
     const labelProfile = await profileRelation(engine, { name: training ? 'labels' : 'entities', relation: q(labels.name), columns: labels.columns, file: labels.path, ...(training ? { timeColumn: labelTs } : {}) });
     profiles.push(labelProfile.profile);
     const referenceTime = training ? (labelProfile.profile.freshness?.newest ? new Date(`${labelProfile.profile.freshness.newest.replace(' ', 'T')}Z`) : undefined) : asOf;
-    const store = new StateStore(project.config.stateFile);
-    const sourceRows: Record<string, number> = {};
-    try {
-      for (const [name, relation] of sourceRelations) {
-        const def = defs.sources.get(name)!;
-        const used = new Set<string>();
-        for (const p of plans.filter((p) => p.table.source === name)) {
-          Object.values(p.table.keyMap).forEach((c) => used.add(c));
-          p.features.forEach((f) => f.column !== '*' && used.add(f.column));
-        }
-        if (def.timestamp) used.add(def.timestamp);
-        if (def.createdTimestamp) used.add(def.createdTimestamp);
-        const columnChecks = def.expectations.filter((e) => e.column);
-        for (const e of columnChecks) used.add(e.column!);
-        const columns = new Map([...relation.columns].filter(([c]) => used.has(c)));
-        const allowed = columnChecks.filter((e) => e.allowed).map((e) => ({ column: e.column!, allowed: e.allowed! }));
-        const { profile, extra } = await profileRelation(engine, {
-          name: `source:${name}`,
-          relation: q(relation.name),
-          columns,
-          file: def.path,
-          ...(def.timestamp ? { timeColumn: def.timestamp } : {}),
-          extra: allowedAggregates(allowed.filter((a) => columns.has(a.column))),
-        });
-        profiles.push(profile);
-        sourceRows[name] = profile.rows;
-        const previous = store.previousRows(profile.name);
-        for (const e of def.expectations) {
-          if (e.column) checks.push(...checkColumn(profile, e.column, e, extra));
-          checks.push(...checkTable(profile, e, { ...(referenceTime ? { referenceTime } : {}), ...(previous ? { previousRows: previous.rows } : {}) }));
-        }
-      }
-    } finally {
-      store.close();
-    }
+    const sources = await checkSources(engine, dialect, defs, { plans, sourceRelations }, project.config.stateFile, referenceTime);
+    profiles.push(...sources.profiles);
+    checks.push(...sources.checks);
+    const sourceRows = sources.rows;
     const datasetColumns = await engine.describe('__fresco_dataset');
     const featureChecks = plans.flatMap((p) => p.features.flatMap((f) => f.expectations.map((e) => ({ column: featureColumnName(p.table.name, f.name), e }))));
     const { profile: datasetProfile, extra: datasetExtra } = await profileRelation(engine, {
