@@ -42,6 +42,8 @@ import { writeManifest, type ManifestDraft } from '../src/models/package.js';
 import type { BenchRow } from './row.js';
 
 const BATCH = 32_768;
+/** Part size of the memory series (see the end of runBatchBenchmarks). */
+const MEMORY_PART_ROWS = 65_536;
 const vega = (name: string) => join(packageRoot(), 'node_modules', 'vega-datasets', 'data', name);
 const FLIGHTS = vega('flights-3m.parquet');
 /** The training step's label sample (examples/steps/training.ts): one flight in 8. */
@@ -56,12 +58,12 @@ interface ChildResult {
 }
 
 /** Runs one batch job in a fresh process (so its peak memory is its own) and returns its figures. */
-function scoreInChild(registry: string, model: string, input: string, output: string, featureJoin?: { project: string; timestamp: string }): ChildResult {
+function scoreInChild(registry: string, model: string, input: string, output: string, featureJoin?: { project: string; timestamp: string }, partRows?: number): ChildResult {
   const batchModule = pathToFileURL(join(packageRoot(), 'dist', 'src', 'batch', 'index.js')).href;
   const script = `
     import { readFileSync } from 'node:fs';
     const { batchScore } = await import(${JSON.stringify(batchModule)});
-    const r = await batchScore({ registry: ${JSON.stringify(registry)}, models: [${JSON.stringify(model)}], input: [${JSON.stringify(input)}], output: ${JSON.stringify(output)}, batchSize: ${BATCH}, overwrite: true${featureJoin ? `, join: ${JSON.stringify(featureJoin)}` : ''} });
+    const r = await batchScore({ registry: ${JSON.stringify(registry)}, models: [${JSON.stringify(model)}], input: [${JSON.stringify(input)}], output: ${JSON.stringify(output)}, batchSize: ${BATCH}, overwrite: true${featureJoin ? `, join: ${JSON.stringify(featureJoin)}` : ''}${partRows ? `, partRows: ${partRows}` : ''} });
     const hwm = Number(/VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
     console.log(JSON.stringify({ rows: r.rows, seconds: r.seconds, rowsPerSecond: r.rowsPerSecond, peakMiB: hwm, timingsMs: r.timingsMs }));`;
   const file = join(dirname(output), 'child.mjs');
@@ -226,6 +228,22 @@ export async function runBatchBenchmarks(log: (line: string) => void): Promise<B
         },
       });
     }
+
+    // Memory against input size at a fixed part size small enough that the 0.3M input already
+    // fills the pipeline (a job holds at most two parts plus the feature tables): with the
+    // default 262,144-row parts a 0.3M input is barely more than one part, so its peak is lower
+    // only because the pipeline never fills. Same GBDT job with the join, smaller parts.
+    const m = cases[0]!;
+    const mem = [small, middle, FLIGHTS].map((input, i) => scoreInChild(m.registry, m.ref, input, join(dir, `out-mem-${i}.parquet`), m.join, MEMORY_PART_ROWS));
+    log(`${m.label}: parts of ${MEMORY_PART_ROWS} rows: peak RSS 0.3M ${mem[0]!.peakMiB.toFixed(0)} MiB, 1M ${mem[1]!.peakMiB.toFixed(0)} MiB, 3M ${mem[2]!.peakMiB.toFixed(0)} MiB`);
+    // Memory is no time: it goes with the GBDT row's figures, not in a row of its own.
+    Object.assign(rows[0]!.extra!, {
+      memoryPartRows: MEMORY_PART_ROWS,
+      memoryPeakMiB_0_3M: Math.round(mem[0]!.peakMiB),
+      memoryPeakMiB_1M: Math.round(mem[1]!.peakMiB),
+      memoryPeakMiB_3M: Math.round(mem[2]!.peakMiB),
+      memoryPeakRatio_3M_over_0_3M: Math.round((100 * mem[2]!.peakMiB) / mem[0]!.peakMiB) / 100,
+    });
     return rows;
   } finally {
     rmSync(dir, { recursive: true, force: true });
