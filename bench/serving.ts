@@ -288,39 +288,55 @@ export async function runServingBenchmarks(log: (line: string) => void): Promise
   // p99 at equal load: both at the same fixed rate, open loop, keep-alive HTTP, latency from the schedule.
   const equal = { transport: 'http' as const, rate: 4000, seconds: 6, connections: 32, contentType: '', warmupSeconds: 2 };
   const eqLoad = load1();
-  const fEq = await runLoad({ ...equal, url: `${base}/v1/predict`, body: frame, contentType: 'application/x-fresco-frame' }, fresco.pid);
-  const bEq = await runLoad({ ...equal, url: fastUrl, body: new TextEncoder().encode(json), contentType: 'application/json' }, fastify.pid);
+  // Three rounds each, alternating; each side's round with its median p99 is reported.
+  const fEqRuns: MeasuredLoad[] = [];
+  const bEqRuns: MeasuredLoad[] = [];
+  for (let round = 0; round < 3; round++) {
+    fEqRuns.push(await runLoad({ ...equal, url: `${base}/v1/predict`, body: frame, contentType: 'application/x-fresco-frame' }, fresco.pid));
+    bEqRuns.push(await runLoad({ ...equal, url: fastUrl, body: new TextEncoder().encode(json), contentType: 'application/json' }, fastify.pid));
+  }
+  const medianRun = (runs: MeasuredLoad[]) => [...runs].sort((a, b) => percentile(a.latency, 99) - percentile(b.latency, 99))[1]!;
+  const fEq = medianRun(fEqRuns);
+  const bEq = medianRun(bEqRuns);
   await fastify.close();
   const eq = (r: MeasuredLoad) => ({ p50: percentile(r.latency, 50), p99: percentile(r.latency, 99), late99: percentile(r.lateMs, 99), errors: r.errorCount });
   const fe = eq(fEq);
   const be = eq(bEq);
-  log(`equal load ${equal.rate} req/s (load ${eqLoad}): fresco p50 ${fe.p50.toFixed(3)} p99 ${fe.p99.toFixed(3)} ms (errors ${fe.errors}); fastify p50 ${be.p50.toFixed(3)} p99 ${be.p99.toFixed(3)} ms (errors ${be.errors}); generator lateness p99 ${fe.late99.toFixed(3)} / ${be.late99.toFixed(3)} ms; server CPU per request ${fEq.cpuUsPerRequest.server.toFixed(1)} / ${bEq.cpuUsPerRequest.server.toFixed(1)} µs`);
+  log(`equal load ${equal.rate} req/s, p99 of 3 alternating rounds: fresco ${fEqRuns.map((r) => percentile(r.latency, 99).toFixed(2)).join(' / ')} ms, fastify ${bEqRuns.map((r) => percentile(r.latency, 99).toFixed(2)).join(' / ')} ms`);
+  log(`equal load ${equal.rate} req/s, median rounds (load ${eqLoad}): fresco p50 ${fe.p50.toFixed(3)} p99 ${fe.p99.toFixed(3)} ms (errors ${fe.errors}); fastify p50 ${be.p50.toFixed(3)} p99 ${be.p99.toFixed(3)} ms (errors ${be.errors}); generator lateness p99 ${fe.late99.toFixed(3)} / ${be.late99.toFixed(3)} ms; server CPU per request ${fEq.cpuUsPerRequest.server.toFixed(1)} / ${bEq.cpuUsPerRequest.server.toFixed(1)} µs`);
   rows.push({
-    name: `mlp-50, 1 row/request, HTTP, both at ${equal.rate} req/s (open loop, ${equal.connections} keep-alive sockets): p99`,
+    name: `mlp-50, 1 row/request, HTTP, both at ${equal.rate} req/s (open loop, ${equal.connections} keep-alive sockets): p99, median of 3 rounds`,
     baseline: 'Fastify + JSON + onnxruntime-node on the event loop, same rate',
     nativeNs: fe.p99 * 1e6,
     baselineNs: be.p99 * 1e6,
     speedup: be.p99 / fe.p99,
-    extra: { fresco_p50_ms: fe.p50, fresco_p99_ms: fe.p99, baseline_p50_ms: be.p50, baseline_p99_ms: be.p99, fresco_errors: fe.errors, baseline_errors: be.errors, generator_late_p99_ms: Math.max(fe.late99, be.late99), fresco_server_cpu_us_per_req: fEq.cpuUsPerRequest.server, baseline_server_cpu_us_per_req: bEq.cpuUsPerRequest.server, load: eqLoad },
+    extra: { ...Object.fromEntries(fEqRuns.flatMap((r, i) => [[`round${i + 1}_fresco_p99_ms`, percentile(r.latency, 99)], [`round${i + 1}_baseline_p99_ms`, percentile(bEqRuns[i]!.latency, 99)]])), fresco_p50_ms: fe.p50, fresco_p99_ms: fe.p99, baseline_p50_ms: be.p50, baseline_p99_ms: be.p99, fresco_errors: fe.errors, baseline_errors: be.errors, generator_late_p99_ms: Math.max(fe.late99, be.late99), fresco_server_cpu_us_per_req: fEq.cpuUsPerRequest.server, baseline_server_cpu_us_per_req: bEq.cpuUsPerRequest.server, load: eqLoad },
   });
 
   // 2. One entity's 50 features looked up and transformed, at a steady 5,000 req/s.
   const userLoad: GeneratorOptions = { transport: 'ws', url: `ws://127.0.0.1:${freshPort}/v1/ws`, model: 'user-score@production', rate: 5000, seconds: 8, connections: 4, kind: 'user', users: 10_000, warmupSeconds: 2 };
-  const steadyLoad = load1();
-  let histBefore = new Map<number, number>();
-  const steady = await runLoad(userLoad, fresco.pid, () => void serverHistogram(base, 'user-score').then((h) => (histBefore = h)));
-  const server = serverSide(histBefore, await serverHistogram(base, 'user-score'));
+  // Three rounds (the tail of a 2-core machine shared by server and generator varies a lot from
+  // run to run): the round with the median p99 is reported, every round's p99 beside it.
+  const rounds: { load: number; run: MeasuredLoad; server: ReturnType<typeof serverSide>; p99: number }[] = [];
+  for (let round = 0; round < 3; round++) {
+    const load = load1();
+    let histBefore = new Map<number, number>();
+    const run = await runLoad(userLoad, fresco.pid, () => void serverHistogram(base, 'user-score').then((h) => (histBefore = h)));
+    rounds.push({ load, run, server: serverSide(histBefore, await serverHistogram(base, 'user-score')), p99: percentile(run.latency, 99) });
+  }
+  const median = [...rounds].sort((a, b) => a.p99 - b.p99)[1]!;
+  const { run: steady, server, load: steadyLoad } = median;
   const steadyP50 = percentile(steady.latency, 50);
-  const steadyP99 = percentile(steady.latency, 99);
+  const steadyP99 = median.p99;
   const achieved = (steady.latency.length - steady.errorCount) / (steady.elapsedMs / 1000);
-  log(`user-score @5000/s (load ${steadyLoad}): p50 ${steadyP50.toFixed(3)} ms, p99 ${steadyP99.toFixed(3)} ms, p99.9 ${percentile(steady.latency, 99.9).toFixed(3)} ms, errors ${steady.errorCount}, achieved ${achieved.toFixed(0)}/s; generator lateness p99 ${percentile(steady.lateMs, 99).toFixed(3)} ms; server side (read -> answer written): ${(server.within1ms * 100).toFixed(2)}% within 1 ms, p99 <= ${server.p99AtMostMs} ms; CPU per request: server ${steady.cpuUsPerRequest.server.toFixed(1)} µs (main thread ${steady.cpuUsPerRequest.serverMain.toFixed(1)}), generator ${steady.cpuUsPerRequest.generator.toFixed(1)} µs`);
+  log(`user-score @5000/s, p99 of 3 rounds ${rounds.map((r) => r.p99.toFixed(2)).join(' / ')} ms; the median round (load ${steadyLoad}): p50 ${steadyP50.toFixed(3)} ms, p99 ${steadyP99.toFixed(3)} ms, p99.9 ${percentile(steady.latency, 99.9).toFixed(3)} ms, errors ${steady.errorCount}, achieved ${achieved.toFixed(0)}/s; generator lateness p99 ${percentile(steady.lateMs, 99).toFixed(3)} ms; server side (read -> answer written): ${(server.within1ms * 100).toFixed(2)}% within 1 ms, p99 <= ${server.p99AtMostMs} ms; CPU per request: server ${steady.cpuUsPerRequest.server.toFixed(1)} µs (main thread ${steady.cpuUsPerRequest.serverMain.toFixed(1)}), generator ${steady.cpuUsPerRequest.generator.toFixed(1)} µs`);
   rows.push({
-    name: 'user-score: 50 features looked up + plan + MLP, WebSocket, steady 5000 req/s (open loop, from the schedule): p99',
+    name: 'user-score: 50 features looked up + plan + MLP, WebSocket, steady 5000 req/s (open loop, from the schedule): p99, median of 3 rounds',
     baseline: 'target: 1 ms',
     nativeNs: steadyP99 * 1e6,
     baselineNs: 1e6,
     speedup: 1 / steadyP99,
-    extra: { p50_ms: steadyP50, p99_ms: steadyP99, p999_ms: percentile(steady.latency, 99.9), errors: steady.errorCount, achieved_rps: achieved, generator_late_p99_ms: percentile(steady.lateMs, 99), server_within_1ms: server.within1ms, server_p99_at_most_ms: server.p99AtMostMs, server_cpu_us_per_req: steady.cpuUsPerRequest.server, server_main_cpu_us_per_req: steady.cpuUsPerRequest.serverMain, generator_cpu_us_per_req: steady.cpuUsPerRequest.generator, load: steadyLoad },
+    extra: { p50_ms: steadyP50, p99_ms: steadyP99, ...Object.fromEntries(rounds.map((r, i) => [`round${i + 1}_p99_ms`, r.p99])), p999_ms: percentile(steady.latency, 99.9), errors: steady.errorCount, achieved_rps: achieved, generator_late_p99_ms: percentile(steady.lateMs, 99), server_within_1ms: server.within1ms, server_p99_at_most_ms: server.p99AtMostMs, server_cpu_us_per_req: steady.cpuUsPerRequest.server, server_main_cpu_us_per_req: steady.cpuUsPerRequest.serverMain, generator_cpu_us_per_req: steady.cpuUsPerRequest.generator, load: steadyLoad },
   });
 
   // 3. The same load during hot swaps 1 -> 2 -> 1 (epoch times: the generator runs in another process).
