@@ -36,6 +36,31 @@ async function sql<T = Record<string, unknown>>(text: string): Promise<T[]> {
   }
 }
 
+/**
+ * Registers `name`@production: an MLP over the plan's outputs (`width` of them) behind `plan`,
+ * a dataframe package as the trainer writes one. Returns the package folder.
+ */
+async function registerPlanModel(name: string, plan: Record<string, unknown>, width: number, seed: number): Promise<string> {
+  const pkgDir = join(dir, `pkg-${name}`);
+  mkdirSync(pkgDir);
+  writeFileSync(join(pkgDir, 'model.onnx'), mlpOnnx({ inputs: width, hidden: 4, outputs: 1, seed, input: 'features', output: 'score', sigmoid: true }));
+  await writeManifest(pkgDir, {
+    name,
+    backend: 'onnx',
+    model: 'model.onnx',
+    input_kind: 'dataframe',
+    signature: { inputs: [{ name: 'features', dtype: 'float32', shape: ['batch', width] }], outputs: [{ name: 'score', dtype: 'float32', shape: ['batch', 1] }] },
+    plan,
+  });
+  const reg = ModelRegistry.open(registry);
+  try {
+    await reg.register(pkgDir, { aliases: ['production'] });
+  } finally {
+    reg.close();
+  }
+  return pkgDir;
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fresco-batch-'));
   registry = join(dir, 'registry');
@@ -201,24 +226,8 @@ describe('fresco batch score', () => {
     const project = copyFixture('pit-project');
     applyProject(project);
     // A model over one joined feature: score = MLP(fill_null(origin_delays__n_1h, 0)).
-    const pkgDir = join(dir, 'pkg-joined');
-    mkdirSync(pkgDir);
-    writeFileSync(join(pkgDir, 'model.onnx'), mlpOnnx({ inputs: 1, hidden: 4, outputs: 1, seed: 7, input: 'features', output: 'score', sigmoid: true }));
     const plan = { format: 'fresco.plan', version: 1, inputs: [{ name: 'origin_delays__n_1h', type: 'num' }], ops: [{ op: 'fill_null', args: [0], value: 0 }], outputs: [1], output_names: ['n_1h'] };
-    await writeManifest(pkgDir, {
-      name: 'joined',
-      backend: 'onnx',
-      model: 'model.onnx',
-      input_kind: 'dataframe',
-      signature: { inputs: [{ name: 'features', dtype: 'float32', shape: ['batch', 1] }], outputs: [{ name: 'score', dtype: 'float32', shape: ['batch', 1] }] },
-      plan,
-    });
-    const reg = ModelRegistry.open(registry);
-    try {
-      await reg.register(pkgDir, { aliases: ['production'] });
-    } finally {
-      reg.close();
-    }
+    const pkgDir = await registerPlanModel('joined', plan, 1, 7);
     const labels = join(project, 'data', 'flight_labels.csv');
     const out = join(dir, 'joined.parquet');
     const r = await batchScore({ registry, models: ['joined@production'], input: [labels], output: out, join: { project, timestamp: 'date', features: ['origin_delays.n_1h'] } });
@@ -266,9 +275,6 @@ describe('fresco batch score: feature join', () => {
     const project = copyFixture('pit-project');
     applyProject(project);
     // Plan inputs named `table.feature`, as the DSL names feature-store columns.
-    const pkgDir = join(dir, 'pkg-inferred');
-    mkdirSync(pkgDir);
-    writeFileSync(join(pkgDir, 'model.onnx'), mlpOnnx({ inputs: 2, hidden: 4, outputs: 1, seed: 11, input: 'features', output: 'score', sigmoid: true }));
     const plan = {
       format: 'fresco.plan',
       version: 1,
@@ -283,20 +289,7 @@ describe('fresco batch score: feature join', () => {
       outputs: [2, 3],
       output_names: ['n_1h', 'avg_2h'],
     };
-    await writeManifest(pkgDir, {
-      name: 'inferred',
-      backend: 'onnx',
-      model: 'model.onnx',
-      input_kind: 'dataframe',
-      signature: { inputs: [{ name: 'features', dtype: 'float32', shape: ['batch', 2] }], outputs: [{ name: 'score', dtype: 'float32', shape: ['batch', 1] }] },
-      plan,
-    });
-    const reg = ModelRegistry.open(registry);
-    try {
-      await reg.register(pkgDir, { aliases: ['production'] });
-    } finally {
-      reg.close();
-    }
+    const pkgDir = await registerPlanModel('inferred', plan, 2, 11);
     const labels = join(project, 'data', 'flight_labels.csv');
     const lines: string[] = [];
     // Three parts of three rows: the feature tables are prepared once and every part joins against them.
@@ -361,16 +354,9 @@ describe('fresco batch score: feature join, part by part', () => {
     const project = copyFixture('pit-project');
     applyProject(project);
     const inputs = ['driver_hourly.conv_rate', 'driver_hourly.trips', 'driver_totals.trips_total'];
-    const pkgDir = join(dir, 'pkg-drivers');
-    mkdirSync(pkgDir);
-    writeFileSync(join(pkgDir, 'model.onnx'), mlpOnnx({ inputs: 3, hidden: 4, outputs: 1, seed: 5, input: 'features', output: 'score', sigmoid: true }));
-    await writeManifest(pkgDir, {
-      name: 'drivers',
-      backend: 'onnx',
-      model: 'model.onnx',
-      input_kind: 'dataframe',
-      signature: { inputs: [{ name: 'features', dtype: 'float32', shape: ['batch', 3] }], outputs: [{ name: 'score', dtype: 'float32', shape: ['batch', 1] }] },
-      plan: {
+    const pkgDir = await registerPlanModel(
+      'drivers',
+      {
         format: 'fresco.plan',
         version: 1,
         inputs: inputs.map((name) => ({ name, type: 'num' })),
@@ -378,13 +364,9 @@ describe('fresco batch score: feature join, part by part', () => {
         outputs: [3, 4, 5],
         output_names: ['a', 'b', 'c'],
       },
-    });
-    const reg = ModelRegistry.open(registry);
-    try {
-      await reg.register(pkgDir, { aliases: ['production'] });
-    } finally {
-      reg.close();
-    }
+      3,
+      5,
+    );
     const labels = join(project, 'data', 'labels.csv');
     const out = join(dir, 'drivers.parquet');
     await batchScore({ registry, models: ['drivers@production'], input: [labels], output: out, partRows: 2, join: { project, timestamp: 'ts' } });
