@@ -1,5 +1,5 @@
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::*;
@@ -169,29 +169,33 @@ fn readers_never_see_a_torn_batch() {
     };
     write(0);
     let stop = Arc::new(AtomicBool::new(false));
+    // Reads per reader, so that the writer keeps writing until every reader has read while it
+    // writes (on a busy machine a thread may start only after 40 quick batches are done).
+    let counts: Arc<Vec<AtomicUsize>> = Arc::new((0..3).map(|_| AtomicUsize::new(0)).collect());
     let readers: Vec<_> = (0..3)
-        .map(|_| {
-            let (store, stop, keys) = (store.clone(), stop.clone(), keys.clone());
+        .map(|i| {
+            let (store, stop, keys, counts) = (store.clone(), stop.clone(), keys.clone(), counts.clone());
             std::thread::spawn(move || {
                 let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-                let mut reads = 0;
                 while !stop.load(Ordering::Relaxed) {
                     let g = read(&store, "t", &refs, 0);
                     let first = g.values[0];
                     assert!(g.values.chunks(3).all(|r| r[0] == first), "torn batch");
-                    reads += 1;
+                    counts[i].fetch_add(1, Ordering::Relaxed);
                 }
-                reads
             })
         })
         .collect();
-    for gen in 1..40 {
+    let mut gen = 1;
+    while gen < 40 || (gen < 100_000 && counts.iter().any(|c| c.load(Ordering::Relaxed) < 20)) {
         write(gen);
+        gen += 1;
     }
     stop.store(true, Ordering::Relaxed);
     for r in readers {
-        assert!(r.join().unwrap() > 0);
+        r.join().unwrap();
     }
+    assert!(counts.iter().all(|c| c.load(Ordering::Relaxed) >= 20), "every reader read while batches were written");
     let again = OnlineStore::open(&dir, 1 << 26).unwrap(); // shares the open environment
     assert_eq!(again.count("t").unwrap(), 200);
     let _ = std::fs::remove_dir_all(&dir);
