@@ -53,7 +53,8 @@ export interface LoadResult {
   elapsedMs: number;
 }
 
-// ctrl[0]: requests due so far; ctrl[1]: stop; ctrl[2]: the start time has been set (ctrl64[2]).
+// ctrl[0]: requests due so far; ctrl[1]: stop; ctrl[2]: the timer thread runs; ctrl[3]: the
+// start time (the Float64 at byte 16) has been set.
 const TIMER = String.raw`
 const { workerData } = require('node:worker_threads');
 const ctrl = new Int32Array(workerData.sab);

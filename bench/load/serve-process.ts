@@ -18,6 +18,9 @@ import { FrescoServer } from '../../src/serving/index.js';
 import { startFastifyBaseline } from './fastify-baseline.js';
 import { makeServingFixture } from './fixtures.js';
 
+// A bench that dies leaves no server behind: the IPC channel's end is this process's end.
+process.on('disconnect', () => process.exit(0));
+
 type Command = { cmd: 'swap'; ref: string; version: number } | { cmd: 'rss'; gc?: boolean } | { cmd: 'close' };
 
 // Started by hand (no IPC channel): the messages go to stdout, and the server runs until killed.

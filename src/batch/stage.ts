@@ -8,9 +8,8 @@
  *
  * The feature join uses the offline store's own point-in-time SQL (the dataset builder's rule and
  * statements), with the feature tables prepared once per job: windowed tables are aggregated from
- * their sources once, not once per part. The dataset builder's quality run (profiling the sources
- * and checking their expectations) belongs to building datasets and materializing, not to each
- * batch job, and is not repeated here.
+ * their sources once, not once per part. The job's quality run (the sources' profiles and
+ * expectations, as a dataset build checks them) happens once, when the tables are prepared.
  */
 import { FrescoError } from '../errors/index.js';
 import { selectFeatures } from '../features/definitions.js';

@@ -401,6 +401,9 @@ function responseTemplate(msg: PredictResponseMsg): ResponseTemplate | undefined
   if (bytes > TEMPLATE_MAX_DATA) return undefined;
   let list = templates.get(msg.model);
   if (list) for (const t of list) if (matches(t, msg)) return t;
+  // Full (or too many models): this answer goes through the builder. Evicting instead would build
+  // a template for every answer once more shapes than that rotate (varying row counts).
+  if (list ? list.length >= TEMPLATES_PER_MODEL : templates.size >= 1024) return undefined;
   // Built with id 1 (a default 0 would leave the field out), then located with the reader.
   const b = new flatbuffers.Builder(256);
   const [type, body] = writeBody(b, { ...msg, id: 1 });
@@ -425,11 +428,7 @@ function responseTemplate(msg: PredictResponseMsg): ResponseTemplate | undefined
     idAt: response.bb_pos + idField,
     dataAt,
   };
-  if (!list) {
-    if (templates.size >= 1024) return template; // bounded: models are few
-    templates.set(msg.model, (list = []));
-  }
-  if (list.length >= TEMPLATES_PER_MODEL) list.shift();
+  if (!list) templates.set(msg.model, (list = []));
   list.push(template);
   return template;
 }
