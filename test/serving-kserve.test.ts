@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FrescoClient } from '../src/client/index.js';
 import type { FrescoServer } from '../src/serving/index.js';
@@ -94,5 +95,26 @@ describe('KServe v2 / Open Inference Protocol', () => {
     const junk = await post('/v2/models/mlp-50/infer', '{not json');
     expect(junk.status).toBe(400);
     expect((await post('/v2/models/nope/infer', JSON.stringify({ inputs: [] }))).status).toBe(404);
+  });
+});
+
+describe('execution providers', () => {
+  it('falls back past a provider that is not installed, logs why, and reports the one in use', async () => {
+    // This machine's onnxruntime-node has the CPU provider only (.npmrc skips the CUDA download).
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const gpu = await startServer(fixture, { models: ['mlp-50@production'], logger, defaults: { providers: ['cuda', 'tensorrt', 'cpu'], timeoutMs: 30_000 } });
+    try {
+      const meta = await (await fetch(url(gpu, '/v2/models/mlp-50'))).json();
+      expect(meta.parameters.execution_provider).toBe('cpu');
+      const warnings = lines.map((l) => JSON.parse(l) as { level: number; msg: string; provider: string }).filter((l) => l.level === 40);
+      expect(warnings.map((w) => w.provider)).toEqual([expect.stringMatching(/^cuda/), expect.stringMatching(/^tensorrt/)]);
+      expect(warnings[0]!.msg).toMatch(/execution provider unavailable, falling back/);
+      // And it serves.
+      const r = await fetch(url(gpu, '/v2/models/mlp-50/infer'), { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 50], data: Array.from(row50(3)) }] }) });
+      expect(r.status).toBe(200);
+    } finally {
+      await gpu.close();
+    }
   });
 });
