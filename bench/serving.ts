@@ -172,6 +172,8 @@ function runLoad(options: GeneratorOptions, serverPid: number, onStarted?: () =>
       else resolve({ ...m, cpuUsPerRequest: { server: used[0]!, serverMain: used[1]!, generator: used[2]! } });
     });
     child.once('error', reject);
+    // A generator that dies without an answer fails the run instead of hanging it.
+    child.once('exit', (code) => reject(new Error(`load generator exited (code ${code}) before its result`)));
     child.send(options);
   });
 }

@@ -108,12 +108,19 @@ function httpSender(o: GeneratorOptions): { send: Sender; close: () => void } {
   const body = Buffer.from(o.body!);
   const headers = { 'content-type': o.contentType ?? 'application/octet-stream', 'content-length': String(body.byteLength) };
   return {
-    send: (_i, done) => {
+    send: (_i, answer) => {
+      let answered = false;
+      const done = (error?: string) => {
+        if (!answered) answer(error);
+        answered = true;
+      };
       const req = request({ agent, host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers }, (res) => {
         res.on('data', () => {});
         res.on('end', () => done(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`));
       });
       req.on('error', (e) => done(e.message));
+      // A stalled server fails the request (and the run goes on) instead of hanging the bench.
+      req.setTimeout(10_000, () => req.destroy(new Error('no answer in 10 s')));
       req.end(body);
     },
     close: () => agent.destroy(),
