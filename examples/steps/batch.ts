@@ -59,6 +59,8 @@ export async function batchStep(ctx: QuickstartContext): Promise<void> {
     overwrite: true,
     // The feature tables are aggregated once per job; every part (262,144 rows) joins against them.
     join: { project: ctx.projectDir, timestamp: 'date' },
+    // The job's data-quality run (the feature sources' expectations), once, before scoring.
+    log: (line) => line.startsWith('quality') && ctx.log(`  ${line}`),
     onProgress: (p) => {
       const tenth = Math.floor((10 * p.rowsDone) / Math.max(1, p.rowsTotal));
       if (tenth > lastTenth && tenth % 5 === 0) {
