@@ -5,24 +5,14 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
 import { batchScore } from '../src/batch/index.js';
 import { packageRoot } from '../src/package-root.js';
 import { ModelRegistry } from '../src/registry/index.js';
+import { sqlRows as sql } from './offline-helpers.js';
 
 const FLIGHTS = join(packageRoot(), 'node_modules', 'vega-datasets', 'data', 'flights-3m.parquet');
 
-async function sql(text: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const c = await instance.connect();
-  try {
-    return (await c.runAndReadAll(text)).getRowObjectsJS();
-  } finally {
-    c.closeSync();
-    instance.closeSync();
-  }
-}
 
 /** A script that runs the CLI from the TypeScript sources (Node 20 cannot run .ts itself: module hooks transpile them). */
 function childScript(dir: string): string {

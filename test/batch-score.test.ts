@@ -4,7 +4,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchScore } from '../src/batch/index.js';
@@ -17,24 +16,13 @@ import { compilePlan, type Plan } from '../src/plan/index.js';
 import { packageRoot } from '../src/package-root.js';
 import { ModelRegistry } from '../src/registry/index.js';
 import { mlpOnnx } from '../models/generate.js';
-import { copyFixture } from './offline-helpers.js';
+import { copyFixture, sqlRows as sql } from './offline-helpers.js';
 
 const FLIGHTS = join(packageRoot(), 'node_modules', 'vega-datasets', 'data', 'flights-3m.parquet');
 let dir: string;
 let registry: string;
 let input: string;
 
-async function sql<T = Record<string, unknown>>(text: string): Promise<T[]> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const c = await instance.connect();
-  try {
-    await c.run("SET TimeZone = 'UTC'");
-    return (await c.runAndReadAll(text)).getRowObjectsJS() as T[];
-  } finally {
-    c.closeSync();
-    instance.closeSync();
-  }
-}
 
 /**
  * Registers `name`@production: an MLP over the plan's outputs (`width` of them) behind `plan`,

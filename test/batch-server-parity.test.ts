@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
@@ -14,23 +13,13 @@ import { FrescoClient } from '../src/client/index.js';
 import { packageRoot } from '../src/package-root.js';
 import { ModelRegistry } from '../src/registry/index.js';
 import { FrescoServer } from '../src/serving/index.js';
+import { sqlRows as sql } from './offline-helpers.js';
 
 const FLIGHTS = join(packageRoot(), 'node_modules', 'vega-datasets', 'data', 'flights-3m.parquet');
 const ROWS = 2000;
 const PER_REQUEST = 100;
 let dir: string;
 
-async function sql<T = Record<string, unknown>>(text: string): Promise<T[]> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const c = await instance.connect();
-  try {
-    await c.run("SET TimeZone = 'UTC'");
-    return (await c.runAndReadAll(text)).getRowObjectsJS() as T[];
-  } finally {
-    c.closeSync();
-    instance.closeSync();
-  }
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fresco-parity-'));

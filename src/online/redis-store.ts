@@ -224,22 +224,28 @@ export class RedisOnlineStore implements OnlineStore {
     return counts.reduce((a, b) => a + b, 0);
   }
 
-  /** SCANs the table's keys (every master of a cluster) and deletes those `pick` selects. */
-  async #deleteRows(table: string, pick: (row: Buffer) => boolean): Promise<number> {
+  /** Calls `each` with every batch of the table's row keys, SCANned on every master of a cluster. */
+  async #scanRows(table: string, each: (node: Redis, keys: string[]) => Promise<void> | void): Promise<void> {
     const nodes = this.#client instanceof Cluster ? this.#client.nodes('master') : [this.#client];
     const match = `${this.#prefix}r:${table}:*`.replace(/[?[\]]/g, '\\$&');
-    let deleted = 0;
     for (const node of nodes) {
       let cursor = '0';
       do {
         const [next, keys] = await this.#bounded('SCAN', node.scan(cursor, 'MATCH', match, 'COUNT', 1000));
         cursor = next;
-        if (keys.length === 0) continue;
-        const rows = await this.#bounded('GET', Promise.all(keys.map((k) => node.getBuffer(k))));
-        const doomed = keys.filter((_, i) => rows[i] && pick(rows[i]!));
-        if (doomed.length > 0) deleted += (await this.#bounded('DEL', Promise.all(doomed.map((k) => node.del(k))))).reduce((a, b) => a + b, 0);
+        if (keys.length > 0) await each(node, keys);
       } while (cursor !== '0');
     }
+  }
+
+  /** Deletes the table's rows that `pick` selects. */
+  async #deleteRows(table: string, pick: (row: Buffer) => boolean): Promise<number> {
+    let deleted = 0;
+    await this.#scanRows(table, async (node, keys) => {
+      const rows = await this.#bounded('GET', Promise.all(keys.map((k) => node.getBuffer(k))));
+      const doomed = keys.filter((_, i) => rows[i] && pick(rows[i]!));
+      if (doomed.length > 0) deleted += (await this.#bounded('DEL', Promise.all(doomed.map((k) => node.del(k))))).reduce((a, b) => a + b, 0);
+    });
     return deleted;
   }
 
@@ -256,17 +262,10 @@ export class RedisOnlineStore implements OnlineStore {
   }
 
   async count(table: string): Promise<number> {
-    const nodes = this.#client instanceof Cluster ? this.#client.nodes('master') : [this.#client];
-    const match = `${this.#prefix}r:${table}:*`.replace(/[?[\]]/g, '\\$&');
     let n = 0;
-    for (const node of nodes) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await this.#bounded('SCAN', node.scan(cursor, 'MATCH', match, 'COUNT', 1000));
-        cursor = next;
-        n += keys.length;
-      } while (cursor !== '0');
-    }
+    await this.#scanRows(table, (_, keys) => {
+      n += keys.length;
+    });
     return n;
   }
 

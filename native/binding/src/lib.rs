@@ -36,18 +36,20 @@ pub(crate) fn throw<T>(env: &Env, r: BResult<T>) -> napi::Result<T> {
     })
 }
 
+/// The message a panic carried (`panic!` with a literal or a formatted string).
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
 /// Runs `f`, turning a panic into `FRESCO_ERR_INTERNAL` (never unwind into Node).
 pub(crate) fn guarded<T>(what: &str, f: impl FnOnce() -> BResult<T>) -> BResult<T> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
-        Err(panic) => {
-            let detail = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_owned());
-            Err(internal(format!("native {what} panicked: {detail}")))
-        }
+        Err(panic) => Err(internal(format!("native {what} panicked: {}", panic_message(&*panic)))),
     }
 }
 

@@ -401,6 +401,12 @@ pub fn init(exports: Object, env: Env) -> napi::Result<()> {
     Ok(())
 }
 
+/// The length of the `columns` argument, which must be an array.
+unsafe fn columns_len(env: sys::napi_env, columns: sys::napi_value) -> BResult<u32> {
+    array_len(env, columns)
+        .ok_or_else(|| input_error(format!("columns must be an array, got {}", describe(env, columns))))
+}
+
 unsafe fn run_inner(
     s: &mut PlanState,
     env: sys::napi_env,
@@ -409,12 +415,7 @@ unsafe fn run_inner(
     out: sys::napi_value,
 ) -> BResult<()> {
     let out = typed_arg(env, out, TA_FLOAT32, "out")?;
-    let n = array_len(env, columns).ok_or_else(|| {
-        input_error(format!(
-            "columns must be an array, got {}",
-            describe(env, columns)
-        ))
-    })?;
+    let n = columns_len(env, columns)?;
     let mut parsed = Vec::with_capacity(n as usize);
     for i in 0..n {
         let label = s.plan.spec().input_label(i as usize);
@@ -533,12 +534,7 @@ unsafe fn assemble_inner(
     out: sys::napi_value,
 ) -> BResult<()> {
     let out = typed_arg(env, out, TA_FLOAT32, "out")?;
-    let n = array_len(env, columns).ok_or_else(|| {
-        input_error(format!(
-            "columns must be an array, got {}",
-            describe(env, columns)
-        ))
-    })?;
+    let n = columns_len(env, columns)?;
     let mut slices: Vec<&[f32]> = Vec::with_capacity(n as usize);
     for j in 0..n {
         let v = array_get(env, columns, j)?;

@@ -11,14 +11,7 @@ fn guard<T>(what: &str, f: impl FnOnce() -> std::result::Result<T, String>) -> n
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(message)) => Err(napi::Error::from_reason(format!("[FRESCO_ERR_TRAINING_FAILED] {message}"))),
-        Err(panic) => {
-            let detail = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_owned());
-            Err(napi::Error::from_reason(format!("native {what} panicked: {detail}")))
-        }
+        Err(panic) => Err(napi::Error::from_reason(format!("native {what} panicked: {}", super::panic_message(&*panic)))),
     }
 }
 
