@@ -1,14 +1,15 @@
 /**
  * Serving benchmarks (docs/serving.md), all in one run on one machine. Every server under test
  * runs in a process of its own (load/serve-process.ts) and every load generator in another
- * (wrk, or load/generator.ts), the same way for Fresco and for the baseline, so that the load
- * generator never takes the server's event loop:
+ * (wrk; load/generator.ts for open-loop HTTP; load/loadgen.ts, a Rust program, for open-loop
+ * WebSockets), the same way for Fresco and for the baseline, so that the load generator never
+ * takes the server's event loop:
  *  1. throughput and p99 of mlp-50 (one row per request) over HTTP at equal concurrency (wrk -t1
  *     -c32, closed loop), Fresco (binary frame, POST /v1/predict) against Fastify + JSON +
  *     onnxruntime-node on the event loop; then p50/p99 of both at an equal fixed rate (open loop,
  *     load/generator.ts over keep-alive HTTP, latency from the scheduled send time);
  *  2. user-score (one entity's 50 features looked up in the embedded online store, standardized by the plan, MLP 50-64-1) over
- *     WebSockets at a steady 5,000 requests/s (open loop, latency from the scheduled time): p50, p99;
+ *     WebSockets at a steady 5,000 requests/s (open loop, latency from the scheduled time; needs cargo): p50, p99;
  *  3. the same load while user-score@production is hot-swapped 1 -> 2 -> 1: errors, p99 in the
  *     swap windows against the steady p99;
  *  4. RSS of the server process after 100 hot swaps of mlp-50 (onnxruntime-node leaks sessions upstream);
@@ -29,6 +30,7 @@ import { promisify } from 'node:util';
 import { encodeFrame } from '../src/serving/index.js';
 import type { GeneratorOptions, LoadResult } from './load/generator.js';
 import { measureHandover } from './load/handover.js';
+import { startLoadgen } from './load/loadgen.js';
 import { measureMainPath } from './load/main-path.js';
 import type { BenchRow } from './row.js';
 
@@ -152,24 +154,41 @@ class ServerProcess {
 type MeasuredLoad = LoadResult & { cpuUsPerRequest: { server: number; serverMain: number; generator: number } };
 
 /**
- * One open-loop run of load/generator.ts in a process of its own, with the CPU time per request
- * that the server process (`serverPid`: all threads, and its main thread) and the generator used
- * during the measured part.
+ * One open-loop run in a process of its own (WebSockets: load/loadgen.ts, the Rust generator;
+ * HTTP: load/generator.ts), with the CPU time per request that the server process (`serverPid`:
+ * all threads, and its main thread) and the generator used during the measured part.
  */
-function runLoad(options: GeneratorOptions, serverPid: number, onStarted?: () => void): Promise<MeasuredLoad> {
+function runLoad(options: GeneratorOptions, serverPid: number, workDir: string, onStarted?: () => void): Promise<MeasuredLoad> {
+  let cpu0 = [NaN, NaN, NaN];
+  let generatorPid = 0;
+  const cpu = () => [cpuSeconds(serverPid), cpuSeconds(serverPid, serverPid), cpuSeconds(generatorPid)];
+  const started = () => {
+    cpu0 = cpu();
+    onStarted?.();
+  };
+  // `generatorCpuS`: the generator's CPU read earlier, where it has exited by the time of the result.
+  const measured = (m: LoadResult, generatorCpuS?: number): MeasuredLoad => {
+    const now = cpu();
+    if (generatorCpuS !== undefined) now[2] = generatorCpuS;
+    const used = now.map((c, i) => ((c - (cpu0[i] as number)) * 1e6) / m.latency.length);
+    return { ...m, cpuUsPerRequest: { server: used[0]!, serverMain: used[1]!, generator: used[2]! } };
+  };
+  if (options.transport === 'ws') {
+    const run = startLoadgen(options, workDir, started);
+    generatorPid = run.child.pid as number;
+    let generatorCpuS = NaN;
+    const probe = setInterval(() => (generatorCpuS = cpuSeconds(generatorPid) || generatorCpuS), 50);
+    return run.result.finally(() => clearInterval(probe)).then((m) => measured(m, generatorCpuS));
+  }
   return new Promise((resolve, reject) => {
     const child = fork(new URL('./load/generator.js', import.meta.url), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let cpu0 = [NaN, NaN, NaN];
-    const cpu = () => [cpuSeconds(serverPid), cpuSeconds(serverPid, serverPid), cpuSeconds(child.pid as number)];
+    generatorPid = child.pid as number;
     child.on('message', (m: LoadResult | { error: string } | { started: true }) => {
-      if ('started' in m) {
-        cpu0 = cpu();
-        return onStarted?.();
-      }
-      const used = cpu().map((c, i) => ((c - (cpu0[i] as number)) * 1e6) / ('latency' in m ? m.latency.length : 1));
+      if ('started' in m) return started();
+      const result = 'error' in m ? undefined : measured(m);
       child.kill();
-      if ('error' in m) reject(new Error(`load generator: ${m.error}`));
-      else resolve({ ...m, cpuUsPerRequest: { server: used[0]!, serverMain: used[1]!, generator: used[2]! } });
+      if (result) resolve(result);
+      else reject(new Error(`load generator: ${(m as { error: string }).error}`));
     });
     child.once('error', reject);
     // A generator that dies without an answer fails the run instead of hanging it.
@@ -294,8 +313,8 @@ export async function runServingBenchmarks(log: (line: string) => void): Promise
   const fEqRuns: MeasuredLoad[] = [];
   const bEqRuns: MeasuredLoad[] = [];
   for (let round = 0; round < 3; round++) {
-    fEqRuns.push(await runLoad({ ...equal, url: `${base}/v1/predict`, body: frame, contentType: 'application/x-fresco-frame' }, fresco.pid));
-    bEqRuns.push(await runLoad({ ...equal, url: fastUrl, body: new TextEncoder().encode(json), contentType: 'application/json' }, fastify.pid));
+    fEqRuns.push(await runLoad({ ...equal, url: `${base}/v1/predict`, body: frame, contentType: 'application/x-fresco-frame' }, fresco.pid, tmp));
+    bEqRuns.push(await runLoad({ ...equal, url: fastUrl, body: new TextEncoder().encode(json), contentType: 'application/json' }, fastify.pid, tmp));
   }
   const medianRun = (runs: MeasuredLoad[]) => [...runs].sort((a, b) => percentile(a.latency, 99) - percentile(b.latency, 99))[1]!;
   const fEq = medianRun(fEqRuns);
@@ -323,7 +342,7 @@ export async function runServingBenchmarks(log: (line: string) => void): Promise
   for (let round = 0; round < 3; round++) {
     const load = load1();
     let histBefore = new Map<number, number>();
-    const run = await runLoad(userLoad, fresco.pid, () => void serverHistogram(base, 'user-score').then((h) => (histBefore = h)));
+    const run = await runLoad(userLoad, fresco.pid, tmp, () => void serverHistogram(base, 'user-score').then((h) => (histBefore = h)));
     rounds.push({ load, run, server: serverSide(histBefore, await serverHistogram(base, 'user-score')), p99: percentile(run.latency, 99) });
   }
   const median = [...rounds].sort((a, b) => a.p99 - b.p99)[1]!;
@@ -345,7 +364,7 @@ export async function runServingBenchmarks(log: (line: string) => void): Promise
   const swapLoad = load1();
   let started: () => void = () => {};
   const measuring = new Promise<void>((resolve) => (started = resolve));
-  const swapping = runLoad(userLoad, fresco.pid, () => started());
+  const swapping = runLoad(userLoad, fresco.pid, tmp, () => started());
   const windows: [number, number][] = [];
   await measuring;
   await new Promise((r) => setTimeout(r, 2000));

@@ -12,8 +12,9 @@
  * then sends every request that is due. How late each request went out is reported too
  * (`lateMs`), so generator lateness can be told apart from server latency.
  *
- * Transports: `ws` (FrescoClient, binary frames over `connections` WebSockets) and `http` (POST
- * of a prebuilt body over `connections` keep-alive sockets: Fresco's frame, or the baseline's JSON).
+ * Transport: HTTP POST of a prebuilt body over `connections` keep-alive sockets (Fresco's frame, or
+ * the baseline's JSON). WebSocket loads go through loadgen.ts (the Rust generator), which shares
+ * these options and this result.
  *   fork('generator.js', { serialization: 'advanced' }) and send it the Options; it answers with
  *   { started: true } when the measured part (after the warm-up) begins, then with a LoadResult. Times are epoch milliseconds (performance.timeOrigin + now) so that the caller can
  *   line them up with its own events (hot swaps).
@@ -21,7 +22,6 @@
 import { Agent, request } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { FrescoClient, type PredictInput } from '../../src/client/index.js';
 
 export interface GeneratorOptions {
   transport: 'ws' | 'http';
@@ -30,7 +30,7 @@ export interface GeneratorOptions {
   rate: number;
   seconds: number;
   connections: number;
-  /** ws: the model ref and what each request carries. */
+  /** ws (loadgen.ts): the model ref and what each request carries. */
   model?: string;
   kind?: 'tensor' | 'user';
   users?: number;
@@ -83,23 +83,6 @@ const epochNow = () => performance.timeOrigin + performance.now();
 
 type Sender = (i: number, done: (error?: string) => void) => void;
 
-async function wsSender(o: GeneratorOptions): Promise<{ send: Sender; close: () => void }> {
-  const clients = await Promise.all(Array.from({ length: o.connections }, () => FrescoClient.connect(o.url, { timeoutMs: 5000 })));
-  const x = Float32Array.from({ length: 50 }, (_, i) => (i % 7) / 7);
-  const users = o.users ?? 1000;
-  const input = (i: number): PredictInput => (o.kind === 'user' ? { rows: [{ keys: { user: `u${(i * 7919) % users}` } }] } : { tensors: { x: { data: x, shape: [1, 50] } } });
-  return {
-    send: (i, done) =>
-      void clients[i % clients.length]!.predict(o.model!, input(i)).then(
-        () => done(),
-        (e: { code?: string; message?: string }) => done(`${e.code}: ${e.message}`),
-      ),
-    close: () => {
-      for (const c of clients) c.close();
-    },
-  };
-}
-
 function httpSender(o: GeneratorOptions): { send: Sender; close: () => void } {
   const u = new URL(o.url);
   // Keep-alive sockets, at most `connections`: more requests than sockets wait in the agent's
@@ -133,7 +116,8 @@ function httpSender(o: GeneratorOptions): { send: Sender; close: () => void } {
  * part only. `onStarted` is called when the measured part's first request is due.
  */
 export async function generate(o: GeneratorOptions, onStarted?: () => void): Promise<LoadResult> {
-  const { send, close } = o.transport === 'ws' ? await wsSender(o) : httpSender(o);
+  if (o.transport !== 'http') throw new Error('generator.ts sends HTTP; WebSocket loads go through loadgen.ts');
+  const { send, close } = httpSender(o);
   const skip = Math.round(o.rate * (o.warmupSeconds ?? 0));
   const total = skip + Math.round(o.rate * o.seconds);
   const intervalMs = 1000 / o.rate;
