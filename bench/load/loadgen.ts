@@ -55,6 +55,9 @@ export function startLoadgen(o: GeneratorOptions, workDir: string, onStarted?: (
   const framesFile = join(workDir, `loadgen-${process.pid}-frames.bin`);
   const outFile = join(workDir, `loadgen-${process.pid}-result.bin`);
   writeFrames(o, total, framesFile);
+  // The frames (tens of MB) are garbage now: collect them before the run, so that this process's
+  // own GC does not take a core from the server in the middle of it (with node --expose-gc).
+  (globalThis as { gc?: () => void }).gc?.();
   const u = new URL(o.url);
   const child = spawn(loadgenBinary(), [u.host, u.pathname, String(o.rate), String(o.connections), String(skip), framesFile, outFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   const result = new Promise<LoadResult>((resolve, reject) => {

@@ -23,6 +23,7 @@ import { ServingMetrics } from './metrics.js';
 import { errorReply, Predictor, responseFor } from './predict.js';
 import { decodeFrame, encodeFrame } from './protocol/codec.js';
 import type { ModelSettingsInput } from './settings.js';
+import { keepSpareThreads } from './pool/threads.js';
 
 const uWS = createRequire(import.meta.url)('uWebSockets.js') as typeof import('uWebSockets.js');
 
@@ -93,6 +94,9 @@ export class FrescoServer {
   /** Loads the configured models, then listens. Resolves once ready. */
   async start(): Promise<this> {
     for (const ref of this.options.models ?? []) await this.manager.serve(ref);
+    // Booted before traffic, so that a hot swap opens its session in a waiting thread instead of
+    // booting one under load (pool/threads.ts); a swap then hands the old version's threads back.
+    await keepSpareThreads(Math.max(1, ...this.manager.loadedModels().map((m) => m.settings.instances)));
     const app = uWS.App();
     this.#app = app;
     app.ws<WsData>('/v1/ws', {

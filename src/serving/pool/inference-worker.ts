@@ -1,17 +1,17 @@
 /**
- * One inference worker thread and its shared-memory slot (layout.ts). `run` writes a batch into
- * the slot, wakes the worker and resolves when the worker flips the slot's state; it never uses
- * postMessage. One batch at a time per worker: the batcher only hands a batch to an idle worker.
+ * One model version's session on an inference thread (threads.ts), and its shared-memory slot
+ * (layout.ts). `run` writes a batch into the slot, wakes the thread and resolves when the thread
+ * flips the slot's state; it never uses postMessage. One batch at a time per worker: the batcher
+ * only hands a batch to an idle worker. `close` releases the session and gives the thread back.
  */
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { FrescoError } from '../../errors/index.js';
 import { dtypeFromWire, dtypeInfo, type NumericArray } from '../protocol/dtypes.js';
 import type { TensorMsg } from '../protocol/messages.js';
 import {
   align8, DATA_END, DESC_BASE, DESC_INTS, DONE, ERR_LEN, ERROR, EXIT, HEADER_BYTES, HEADER_INTS, IDLE, MAX_RANK, MAX_TENSORS, N_IN, N_OUT, REQUEST, ROWS, SLEEPING, STATE,
 } from './layout.js';
-import { WORKER_SOURCE } from './worker-source.js';
+import { returnThread, takeThread } from './threads.js';
 
 export interface WorkerOptions {
   modelPath: string;
@@ -40,7 +40,6 @@ export interface SlotInput {
   write(target: Uint8Array): void;
 }
 
-const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
 const decoder = new TextDecoder();
 // Atomics.waitAsync is in Node 20 (V8) but not in TypeScript's ES2023 lib.
 const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
@@ -53,6 +52,8 @@ export class InferenceWorker {
   #busy = false;
   #exited = false;
   #exitError: string | undefined;
+  /** Set once the thread has no session of ours any more: its open failed, or it said `closed`. */
+  #released: Promise<void>;
   /** Milliseconds spent running batches, for the utilization metric. */
   busyMs = 0;
 
@@ -60,14 +61,16 @@ export class InferenceWorker {
     const sab = new SharedArrayBuffer(HEADER_BYTES + align8(options.slotBytes));
     this.#ctrl = new Int32Array(sab, 0, HEADER_INTS);
     this.#data = new Uint8Array(sab, HEADER_BYTES);
-    this.#worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { sab, ortPath, modelPath: options.modelPath, providers: options.providers, intraOpThreads: options.intraOpThreads, inputNames: options.inputNames, outputNames: options.outputNames, spinMicros: options.spinMicros ?? 50 },
-    });
+    this.#worker = takeThread();
+    let released: () => void = () => {};
+    this.#released = new Promise<void>((resolve) => (released = resolve));
     this.ready = new Promise<WorkerReady>((resolve, reject) => {
       this.#worker.on('message', (m: { type: string; provider?: string; skipped?: string[]; message?: string }) => {
         if (m.type === 'ready') resolve({ provider: m.provider as string, skipped: m.skipped ?? [] });
-        else if (m.type === 'failed') reject(new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', m.message ?? 'the worker failed'));
+        else if (m.type === 'failed') {
+          reject(new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', m.message ?? 'the worker failed'));
+          released();
+        } else if (m.type === 'closed') released();
       });
       this.#worker.on('error', (error) => {
         this.#exitError = error.message;
@@ -75,15 +78,23 @@ export class InferenceWorker {
       });
       this.#worker.on('exit', (code) => {
         this.#exited = true;
+        released();
         reject(new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `inference worker exited (code ${code}) before it was ready`));
       });
     });
     // Lifecycle promise rejections are observed by whoever awaits `ready`; keep Node quiet otherwise.
     this.ready.catch(() => {});
+    const { modelPath, providers, intraOpThreads, inputNames, outputNames } = options;
+    this.#worker.postMessage({ type: 'open', sab, modelPath, providers, intraOpThreads, inputNames, outputNames, spinMicros: options.spinMicros ?? 50 });
   }
 
   get busy(): boolean {
     return this.#busy;
+  }
+
+  /** The thread's id: threads outlive versions (threads.ts), so two versions may share one in turn. */
+  get threadId(): number {
+    return this.#worker.threadId;
   }
 
   get alive(): boolean {
@@ -160,14 +171,21 @@ export class InferenceWorker {
     }
   }
 
-  /** Stops the worker (after its current batch) and releases its session. */
+  /**
+   * Releases the session (after the current batch) and gives the thread back to the pool, or
+   * ends it when the pool is full or the thread does not answer within 5 s.
+   */
   async close(): Promise<void> {
     if (this.#exited) return;
-    const exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));
     Atomics.store(this.#ctrl, STATE, EXIT);
     Atomics.notify(this.#ctrl, STATE);
-    const timer = setTimeout(() => void this.#worker.terminate(), 5000);
-    await exited;
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([this.#released.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 5000)))]);
     clearTimeout(timer);
+    if (this.#exited) return;
+    this.#exited = true;
+    if (answered && returnThread(this.#worker)) return;
+    this.#worker.removeAllListeners();
+    await this.#worker.terminate();
   }
 }

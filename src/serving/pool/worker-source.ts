@@ -2,10 +2,11 @@
  * The inference worker's code, as a string evaluated by `new Worker(source, { eval: true })`.
  * Why a string: the worker must run the same way from the TypeScript sources (tests), from
  * dist/ and from a bundle, and Node 20 cannot run a .ts file in a worker. It is small and only
- * does this: open one ONNX Runtime session (trying execution providers in order), then loop:
- * spin briefly, then block in Atomics.wait until the slot holds a batch, run it, write the outputs
- * back, notify.
- * Lifecycle messages (ready, failed, warnings) use postMessage; batches never do.
+ * does this, once per `open` message: open one ONNX Runtime session (trying execution providers
+ * in order), then loop: spin briefly, then block in Atomics.wait until the slot holds a batch, run
+ * it, write the outputs back, notify; on EXIT, release the session, say `closed` and wait for the
+ * next `open` (threads outlive model versions: threads.ts) or an `exit` message.
+ * Lifecycle messages (booted, ready, failed, closed) use postMessage; batches never do.
  */
 import { DATA_END, DESC_BASE, DESC_INTS, DONE, ERR_LEN, ERROR, EXIT, HEADER_BYTES, IDLE, MAX_RANK, MAX_TENSORS, N_IN, N_OUT, REQUEST, ROWS, SLEEPING, STATE } from './layout.js';
 
@@ -24,11 +25,8 @@ const DT = {
   12: ['bool', Uint8Array, 1],
 };
 const CODE = { float32: 1, float64: 2, float16: 3, int8: 4, int16: 5, int32: 6, int64: 7, uint8: 8, uint16: 9, uint32: 10, uint64: 11, bool: 12 };
-const ctrl = new Int32Array(workerData.sab, 0, C.HEADER_BYTES / 4);
-const data = new Uint8Array(workerData.sab, C.HEADER_BYTES);
 const encoder = new TextEncoder();
 const align8 = (n) => (n + 7) & ~7;
-const SPIN_MS = workerData.spinMicros / 1000;
 
 // onnxruntime-node's public session.run defers every call by a setImmediate (a full event-loop
 // turn of this thread, with an epoll_wait) and wraps it in promises. This thread does nothing but
@@ -40,33 +38,34 @@ try {
   if (b && typeof b.initOrt === 'function' && b.binding && typeof b.binding.InferenceSession === 'function') direct = b;
 } catch { direct = null; }
 
-function createSession(options) {
-  if (!direct) return ort.InferenceSession.create(workerData.modelPath, options);
+// job: the open message (modelPath, providers, intraOpThreads, inputNames, outputNames, sab, spinMicros).
+function createSession(job, options) {
+  if (!direct) return ort.InferenceSession.create(job.modelPath, options);
   direct.initOrt();
   const native = new direct.binding.InferenceSession();
-  native.loadModel(workerData.modelPath, options);
+  native.loadModel(job.modelPath, options);
   const fetches = {};
-  for (const name of workerData.outputNames) fetches[name] = null;
+  for (const name of job.outputNames) fetches[name] = null;
   const none = {};
   return {
-    inputNames: native.inputMetadata ? native.inputMetadata.map((m) => m.name) : workerData.inputNames,
-    outputNames: native.outputMetadata ? native.outputMetadata.map((m) => m.name) : workerData.outputNames,
+    inputNames: native.inputMetadata ? native.inputMetadata.map((m) => m.name) : job.inputNames,
+    outputNames: native.outputMetadata ? native.outputMetadata.map((m) => m.name) : job.outputNames,
     run: (feeds) => native.run(feeds, fetches, none),
     release: () => native.dispose(),
   };
 }
 
-async function open() {
+async function open(job) {
   const available = new Set((ort.listSupportedBackends ? ort.listSupportedBackends() : []).map((b) => b.name));
   const tried = [];
-  for (const provider of workerData.providers) {
+  for (const provider of job.providers) {
     // A provider whose binaries are not installed is skipped without trying (creating a session
     // with it would throw after loading the whole model).
     if (available.size && !available.has(provider)) { tried.push(provider + ' (not installed)'); continue; }
     try {
-      const session = await createSession({
+      const session = await createSession(job, {
         executionProviders: [provider],
-        intraOpNumThreads: workerData.intraOpThreads,
+        intraOpNumThreads: job.intraOpThreads,
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
       });
@@ -79,6 +78,7 @@ async function open() {
 }
 
 // Preallocated, non-shared staging buffers: ONNX Runtime refuses tensors over SharedArrayBuffer.
+// Kept across sessions (grown when a model needs more).
 const staging = new Map();
 function stage(index, Array, count) {
   let buf = staging.get(index);
@@ -86,7 +86,7 @@ function stage(index, Array, count) {
   return buf;
 }
 
-function fail(message) {
+function fail(ctrl, data, message) {
   const bytes = encoder.encode(message);
   const n = Math.min(bytes.length, data.length);
   data.set(bytes.subarray(0, n), 0);
@@ -95,9 +95,12 @@ function fail(message) {
   Atomics.notify(ctrl, C.STATE);
 }
 
-async function serve(session) {
-  const inputNames = workerData.inputNames;
-  const outputNames = workerData.outputNames;
+async function serve(session, job) {
+  const ctrl = new Int32Array(job.sab, 0, C.HEADER_BYTES / 4);
+  const data = new Uint8Array(job.sab, C.HEADER_BYTES);
+  const SPIN_MS = job.spinMicros / 1000;
+  const inputNames = job.inputNames;
+  const outputNames = job.outputNames;
   // When the last batch finished, and how long the slot then stayed empty (ms).
   let doneAt = performance.now();
   let lastGap = Infinity;
@@ -165,18 +168,23 @@ async function serve(session) {
       Atomics.store(ctrl, C.STATE, C.DONE);
       Atomics.notify(ctrl, C.STATE);
     } catch (error) {
-      fail(error && error.message ? error.message : String(error));
+      fail(ctrl, data, error && error.message ? error.message : String(error));
     }
     doneAt = performance.now();
   }
   await session.release();
 }
 
-open().then(
-  ({ session, provider, tried }) => {
-    parentPort.postMessage({ type: 'ready', provider, skipped: tried, inputNames: session.inputNames, outputNames: session.outputNames });
-    return serve(session);
-  },
-  (error) => parentPort.postMessage({ type: 'failed', message: error.message }),
-).then(() => process.exit(0), (error) => { parentPort.postMessage({ type: 'failed', message: String(error && error.message || error) }); process.exit(1); });
+parentPort.on('message', (m) => {
+  if (m.type === 'exit') process.exit(0);
+  if (m.type !== 'open') return;
+  open(m).then(
+    ({ session, provider, tried }) => {
+      parentPort.postMessage({ type: 'ready', provider, skipped: tried, inputNames: session.inputNames, outputNames: session.outputNames });
+      return serve(session, m).then(() => parentPort.postMessage({ type: 'closed' }));
+    },
+    (error) => parentPort.postMessage({ type: 'failed', message: error.message }),
+  ).catch((error) => { parentPort.postMessage({ type: 'failed', message: String(error && error.message || error) }); process.exit(1); });
+});
+parentPort.postMessage({ type: 'booted' });
 `;

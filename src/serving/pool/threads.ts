@@ -1,0 +1,75 @@
+/**
+ * Inference threads outlive model versions. Booting a worker thread (a V8 isolate, Node's
+ * bootstrap, onnxruntime-node's modules) and warming its JIT costs tens of milliseconds of CPU,
+ * and tearing one down costs more; during a hot swap under load that CPU is taken from the
+ * threads serving the old version. So a version that unloads hands its threads back here (its
+ * session released), and the next version to load opens its session in one of them: a swap then
+ * costs one ONNX Runtime session and its warm-up, not a thread's life.
+ *
+ * Idle threads are unref'd (they never keep the process alive) and at most MAX_IDLE wait; a
+ * server keeps `spare` of them booted ahead of the first swap (`keepSpareThreads`).
+ */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { WORKER_SOURCE } from './worker-source.js';
+
+const MAX_IDLE = 4;
+const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
+const idle: Worker[] = [];
+
+function boot(): Worker {
+  return new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath } });
+}
+
+/** An inference thread for one model version: an idle one if there is one, else a new one. */
+export function takeThread(): Worker {
+  const thread = idle.pop();
+  if (!thread) return boot();
+  thread.removeAllListeners('exit');
+  thread.removeAllListeners('error');
+  thread.ref();
+  return thread;
+}
+
+/**
+ * Takes back a thread whose session is released (it said `closed`, or its open failed); returns
+ * false, and the caller ends the thread, when enough are idle already.
+ */
+export function returnThread(thread: Worker): boolean {
+  if (idle.length >= MAX_IDLE) return false;
+  thread.removeAllListeners('message');
+  thread.removeAllListeners('error');
+  thread.removeAllListeners('exit');
+  // A thread that dies while idle (it should not) leaves the pool.
+  thread.once('exit', () => {
+    const at = idle.indexOf(thread);
+    if (at >= 0) idle.splice(at, 1);
+  });
+  thread.on('error', () => {});
+  thread.unref();
+  idle.push(thread);
+  return true;
+}
+
+/** Boots idle threads until `count` wait (at most MAX_IDLE); resolves once they have booted. */
+export async function keepSpareThreads(count: number): Promise<void> {
+  const booting: Promise<void>[] = [];
+  for (let i = idle.length; i < Math.min(count, MAX_IDLE); i++) {
+    const thread = boot();
+    booting.push(
+      new Promise<boolean>((resolve) => {
+        thread.once('message', () => resolve(true));
+        thread.once('exit', () => resolve(false));
+        thread.once('error', () => {});
+      }).then((booted) => {
+        if (booted && !returnThread(thread)) void thread.terminate();
+      }),
+    );
+  }
+  await Promise.all(booting);
+}
+
+/** How many booted threads wait for a model version (for tests and metrics). */
+export function idleThreads(): number {
+  return idle.length;
+}

@@ -1,0 +1,57 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { packageRoot } from '../src/package-root.js';
+import { InferenceWorker, type SlotInput } from '../src/serving/pool/inference-worker.js';
+import { idleThreads, keepSpareThreads } from '../src/serving/pool/threads.js';
+
+// Threads outlive model versions (src/serving/pool/threads.ts): a closed version's thread opens
+// the next version's session. What users rely on: the next version answers with its own model,
+// and a version that fails to open leaves the thread usable.
+const model = (name: string) => join(packageRoot(), 'models', name, 'model.onnx');
+const open = (name: string, input: string, output: string) =>
+  new InferenceWorker({ modelPath: model(name), providers: ['cpu'], intraOpThreads: 1, inputNames: [input], outputNames: [output], slotBytes: 1 << 16 });
+const floats = (values: number[]): SlotInput => {
+  const data = Float32Array.from(values);
+  return { dtype: 'float32', shape: [1, values.length], byteLength: data.byteLength, write: (target) => target.set(new Uint8Array(data.buffer)) };
+};
+const row = (n: number) => Array.from({ length: n }, (_, i) => ((i * 37) % 11) / 11);
+
+describe('inference threads outlive model versions', () => {
+  it('opens the next version on the closed one\'s thread and answers with the new model', async () => {
+    await keepSpareThreads(1);
+    const first = open('mlp-50', 'x', 'y');
+    await first.ready;
+    const [a] = await first.run(1, [floats(row(50))]);
+    const thread = first.threadId;
+    await first.close();
+    expect(idleThreads()).toBeGreaterThanOrEqual(1);
+
+    const other = open('flights-delay', 'features', 'delay_probability');
+    await other.ready;
+    expect(other.threadId).toBe(thread);
+    const [b] = await other.run(1, [floats(row(13))]);
+    expect(b!.name).toBe('delay_probability');
+    expect(b!.shape).toEqual([1, 1]);
+    await other.close();
+
+    const again = open('mlp-50', 'x', 'y');
+    await again.ready;
+    expect(again.threadId).toBe(thread);
+    const [c] = await again.run(1, [floats(row(50))]);
+    expect(Array.from(c!.data as Float32Array)).toEqual(Array.from(a!.data as Float32Array));
+    await again.close();
+  });
+
+  it('keeps a thread usable after a version that fails to open', async () => {
+    const broken = new InferenceWorker({ modelPath: join(packageRoot(), 'models', 'mlp-50', 'fresco.json'), providers: ['cpu'], intraOpThreads: 1, inputNames: ['x'], outputNames: ['y'], slotBytes: 1 << 16 });
+    await expect(broken.ready).rejects.toMatchObject({ code: 'FRESCO_ERR_MODEL_LOAD_FAILED' });
+    const thread = broken.threadId;
+    await broken.close();
+    const next = open('mlp-50', 'x', 'y');
+    await next.ready;
+    expect(next.threadId).toBe(thread);
+    const [out] = await next.run(1, [floats(row(50))]);
+    expect(out!.shape).toEqual([1, 1]);
+    await next.close();
+  });
+});
