@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { FrescoError } from '../errors/index.js';
 import type { Plan } from '../plan/types.js';
 import { validatePlan } from '../plan/validate.js';
@@ -104,6 +105,7 @@ export function checksumMismatch(path: string, actual: string, expected: string)
  */
 export async function checkPackageContents(manifest: Manifest, fileOf: (path: string) => string): Promise<Plan | undefined> {
   const plan = checkPlan(manifest);
+  await nextTurn();
   await checkModel(manifest, fileOf);
   return plan;
 }
@@ -111,6 +113,9 @@ export async function checkPackageContents(manifest: Manifest, fileOf: (path: st
 /** Reads and checks a package folder; throws a FrescoError naming the file and the problem. */
 export async function loadPackage(dir: string): Promise<ModelPackage> {
   const { manifest, manifestBytes, listed } = readPackageListing(dir);
+  // Between the synchronous steps, a turn of the event loop: a server loads packages during hot
+  // swaps, and requests must not wait for a whole package check.
+  await nextTurn();
   const checksum = sha256Bytes(manifestBytes);
   const files: PackageFile[] = [{ path: MANIFEST_FILE, checksum, size: manifestBytes.length }];
   for (const [path, expected] of listed) {
@@ -125,6 +130,7 @@ export async function loadPackage(dir: string): Promise<ModelPackage> {
     files.push({ path, checksum: expected, size: actual.size });
   }
   files.sort(byPath);
+  await nextTurn();
   const plan = await checkPackageContents(manifest, (path) => join(dir, path));
   return { dir, manifest, plan, checksum, files };
 }

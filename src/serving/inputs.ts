@@ -39,10 +39,11 @@ export interface InputPreparer {
   batchInputs(batch: readonly Prepared[], rows: number): SlotInput[];
 }
 
-export function inputPreparer(manifest: Manifest, plan: Plan | undefined, maxRows: number, lookup: FeatureLookup | undefined): InputPreparer {
+/** `compiled`: the plan compiled already (a load compiles it as a step of its own); else compiled here. */
+export function inputPreparer(manifest: Manifest, plan: Plan | undefined, maxRows: number, lookup: FeatureLookup | undefined, compiled?: CompiledPlan): InputPreparer {
   if (manifest.input_kind === 'dataframe') {
     if (!plan) throw new FrescoError('FRESCO_ERR_PACKAGE_INVALID', `model "${manifest.name}" is a dataframe model without a plan`);
-    return new DataframePreparer(manifest.name, plan, maxRows, lookup);
+    return new DataframePreparer(manifest.name, plan, maxRows, lookup, compiled ?? compilePlan(plan));
   }
   return new TensorPreparer(manifest.signature.inputs, maxRows);
 }
@@ -170,8 +171,8 @@ class DataframePreparer implements InputPreparer {
   readonly width: number;
   readonly strCount: number;
 
-  constructor(readonly model: string, readonly plan: Plan, readonly maxRows: number, readonly lookup: FeatureLookup | undefined) {
-    this.compiled = compilePlan(plan);
+  constructor(readonly model: string, readonly plan: Plan, readonly maxRows: number, readonly lookup: FeatureLookup | undefined, compiled: CompiledPlan) {
+    this.compiled = compiled;
     this.width = this.compiled.outputCount;
     this.inputs = plan.inputs.length;
     let strIndex = 0;

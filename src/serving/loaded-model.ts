@@ -10,6 +10,7 @@ import { FrescoError, toFrescoError } from '../errors/index.js';
 import type { ModelPackage } from '../models/index.js';
 import { resolveInPackage } from '../models/index.js';
 import type { FeatureLookup } from './feature-lookup.js';
+import { compilePlan, type CompiledPlan } from '../plan/index.js';
 import { inputPreparer, type InputPreparer, type Prepared } from './inputs.js';
 import type { ServingMetrics, VersionMeters } from './metrics.js';
 import { InferenceWorker } from './pool/inference-worker.js';
@@ -17,6 +18,7 @@ import { HEADER_BYTES } from './pool/layout.js';
 import { dtypeInfo, type NumericArray } from './protocol/dtypes.js';
 import type { PredictRequestMsg, TensorMsg } from './protocol/messages.js';
 import type { ModelSettings } from './settings.js';
+import { betweenLoadSteps } from './pace.js';
 
 export interface PredictResult {
   model: string;
@@ -72,7 +74,7 @@ export class LoadedModel {
   readonly meters: VersionMeters | undefined;
   readonly #outputNames: string[];
 
-  private constructor(options: LoadOptions) {
+  private constructor(options: LoadOptions, compiled: CompiledPlan | undefined) {
     this.name = options.name;
     this.version = options.version;
     this.pkg = options.pkg;
@@ -83,20 +85,25 @@ export class LoadedModel {
     if (options.pkg.manifest.backend !== 'onnx') {
       throw new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `${this.name}@${this.version}: the serving runtime runs onnx models; backend "${options.pkg.manifest.backend}" is not served yet`);
     }
-    this.#preparer = inputPreparer(options.pkg.manifest, options.pkg.plan, options.settings.maxBatchSize, options.lookup);
+    this.#preparer = inputPreparer(options.pkg.manifest, options.pkg.plan, options.settings.maxBatchSize, options.lookup, compiled);
     // Last: a version that fails here leaves no metrics behind (close() untracks the rest).
     this.meters = options.metrics?.meters(this.name, String(this.version));
   }
 
   /** Loads the version: starts its workers, waits until each opened the model, warms each up. */
   static async load(options: LoadOptions): Promise<LoadedModel> {
+    // Step by step, with a pause for serving after each (pace.ts): compile the plan, build the
+    // preparer, then open and warm the workers.
     let model: LoadedModel;
     try {
-      model = new LoadedModel(options);
+      const compiled = options.pkg.plan && options.pkg.manifest.input_kind === 'dataframe' ? compilePlan(options.pkg.plan) : undefined;
+      await betweenLoadSteps();
+      model = new LoadedModel(options, compiled);
     } catch (error) {
       throw loadFailed(options, error);
     }
     try {
+      await betweenLoadSteps();
       await model.#start();
       return model;
     } catch (error) {

@@ -19,6 +19,7 @@ import type { FeatureLookup } from './feature-lookup.js';
 import { LoadedModel } from './loaded-model.js';
 import type { ServingMetrics } from './metrics.js';
 import { type ModelSettings, type ModelSettingsInput, parseModelSettings } from './settings.js';
+import { betweenLoadSteps } from './pace.js';
 
 export interface RoutePolicy {
   /** Weighted versions of the same model; each request picks one (naming a version pins it and skips the split). */
@@ -121,6 +122,7 @@ export class ModelManager {
       let next: LoadedModel;
       try {
         const pkg = await this.#package(old.name, version);
+        await betweenLoadSteps();
         next = await this.#acquire(old.name, version, pkg);
       } catch (error) {
         const e = toFrescoError(error);
