@@ -1,9 +1,12 @@
 /**
- * The WebSocket load of the serving benchmark, sent by fresco-loadgen (bench/load/loadgen/, a
- * small Rust program: one thread, one epoll, a timerfd at the request interval, prebuilt frames;
- * see its src/main.rs for why). Same options and result as the Node generator (generator.ts),
- * which keeps the HTTP loads: the Rust one costs the 2-core machine a few µs of CPU per request
- * instead of ~80, and adds no garbage collector's pauses of its own to the latencies it measures.
+ * The open-loop loads of the serving benchmark, sent by fresco-loadgen (bench/load/loadgen/, a
+ * small Rust program: one thread, one epoll, a timerfd at the request interval, prebuilt
+ * requests; see its src/main.rs for why) in a process of its own: `rate` requests per second on
+ * a fixed schedule that does not wait for answers, each request's latency measured from the
+ * time it was *scheduled*, so that a server (or a generator) that falls behind shows up as
+ * latency instead of being hidden (coordinated omission). How late each request went out is
+ * reported too (`lateMs`). It costs the 2-core machine a few µs of CPU per request (a Node
+ * generator took ~80) and adds no garbage collector's pauses of its own to what it measures.
  * Built on first use with cargo (release; a few seconds).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -12,7 +15,37 @@ import { join } from 'node:path';
 import { toRequest, type PredictInput } from '../../src/client/index.js';
 import { packageRoot } from '../../src/package-root.js';
 import { encodeFrame } from '../../src/serving/index.js';
-import type { GeneratorOptions, LoadResult } from './generator.js';
+
+export interface GeneratorOptions {
+  /** ws: Fresco frames over WebSockets, many in flight per connection; http: POSTs of `body` over keep-alive sockets, one in flight each. */
+  transport: 'ws' | 'http';
+  /** ws://host:port/path or http://host:port/path. */
+  url: string;
+  rate: number;
+  seconds: number;
+  connections: number;
+  /** ws: the model ref and what each request carries. */
+  model?: string;
+  kind?: 'tensor' | 'user';
+  users?: number;
+  /** http: the body and its content type. */
+  body?: Uint8Array;
+  contentType?: string;
+  /** Seconds sent first on the same schedule whose figures are dropped (JIT, connections). */
+  warmupSeconds?: number;
+}
+
+export interface LoadResult {
+  /** When each request was scheduled (epoch ms, to line up with the caller's events: hot swaps). */
+  scheduledAt: Float64Array;
+  /** Scheduled -> answered, ms (NaN for a failed request). */
+  latency: Float64Array;
+  /** Scheduled -> sent, ms: the generator's own lateness. */
+  lateMs: Float64Array;
+  errors: string[];
+  errorCount: number;
+  elapsedMs: number;
+}
 
 let built: string | undefined;
 
@@ -25,16 +58,26 @@ export function loadgenBinary(): string {
   return (built = join(dir, 'target', 'release', 'fresco-loadgen'));
 }
 
-/** Every request of the run as a Fresco frame (request i has id i + 1), in the file format main.rs reads. */
-function writeFrames(o: GeneratorOptions, total: number, file: string): void {
-  const x = Float32Array.from({ length: 50 }, (_, i) => (i % 7) / 7);
-  const users = o.users ?? 1000;
-  const input = (i: number): PredictInput => (o.kind === 'user' ? { rows: [{ keys: { user: `u${(i * 7919) % users}` } }] } : { tensors: { x: { data: x, shape: [1, 50] } } });
-  const frames = Array.from({ length: total }, (_, i) => encodeFrame(toRequest(i + 1, o.model!, input(i), 5000)));
-  const out = Buffer.alloc(4 + frames.reduce((n, f) => n + 4 + f.byteLength, 0));
+/**
+ * The run's requests in the file format main.rs reads: ws, a Fresco frame per request (request i
+ * has id i + 1); http, the one body every request sends.
+ */
+function writeRequests(o: GeneratorOptions, total: number, file: string): void {
+  let bodies: Uint8Array[];
+  if (o.transport === 'http') {
+    if (!o.body) throw new Error('an http load needs a body');
+    bodies = [o.body];
+  } else {
+    const x = Float32Array.from({ length: 50 }, (_, i) => (i % 7) / 7);
+    const users = o.users ?? 1000;
+    const input = (i: number): PredictInput => (o.kind === 'user' ? { rows: [{ keys: { user: `u${(i * 7919) % users}` } }] } : { tensors: { x: { data: x, shape: [1, 50] } } });
+    bodies = Array.from({ length: total }, (_, i) => encodeFrame(toRequest(i + 1, o.model!, input(i), 5000)));
+  }
+  const out = Buffer.alloc(8 + bodies.reduce((n, f) => n + 4 + f.byteLength, 0));
   out.writeUInt32LE(total, 0);
-  let at = 4;
-  for (const f of frames) {
+  out.writeUInt32LE(bodies.length, 4);
+  let at = 8;
+  for (const f of bodies) {
     out.writeUInt32LE(f.byteLength, at);
     out.set(f, at + 4);
     at += 4 + f.byteLength;
@@ -48,18 +91,19 @@ export interface LoadgenRun {
   result: Promise<LoadResult>;
 }
 
-/** Starts one open-loop run over WebSockets; `onStarted` is called when the measured part begins. */
+/** Starts one open-loop run; `onStarted` is called when the measured part (after the warm-up) begins. */
 export function startLoadgen(o: GeneratorOptions, workDir: string, onStarted?: () => void): LoadgenRun {
   const skip = Math.round(o.rate * (o.warmupSeconds ?? 0));
   const total = skip + Math.round(o.rate * o.seconds);
   const framesFile = join(workDir, `loadgen-${process.pid}-frames.bin`);
   const outFile = join(workDir, `loadgen-${process.pid}-result.bin`);
-  writeFrames(o, total, framesFile);
+  writeRequests(o, total, framesFile);
   // The frames (tens of MB) are garbage now: collect them before the run, so that this process's
   // own GC does not take a core from the server in the middle of it (with node --expose-gc).
   (globalThis as { gc?: () => void }).gc?.();
   const u = new URL(o.url);
-  const child = spawn(loadgenBinary(), [u.host, u.pathname, String(o.rate), String(o.connections), String(skip), framesFile, outFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const args = [o.transport, u.host, u.pathname, String(o.rate), String(o.connections), String(skip), framesFile, outFile, ...(o.contentType ? [o.contentType] : [])];
+  const child = spawn(loadgenBinary(), args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const result = new Promise<LoadResult>((resolve, reject) => {
     let text = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {

@@ -1,6 +1,6 @@
 /**
  * A server under test in a process of its own, so that the load generator (wrk, or
- * load/generator.ts in another process) never shares its event loop or heap, and Fresco and the
+ * load/loadgen.ts in another process) never shares its event loop or heap, and Fresco and the
  * Fastify baseline run under the same conditions. Started by bench/serving.ts with `fork`:
  *   node dist/bench/load/serve-process.js fresco|fastify
  * It sends { type: 'listening', port } once ready, then answers commands over the IPC channel:

@@ -1,23 +1,30 @@
-//! An open-loop load generator for Fresco's WebSocket transport, for the serving benchmark.
+//! An open-loop load generator for the serving benchmark: Fresco frames over WebSockets, or
+//! POSTs of a prebuilt body over keep-alive HTTP (Fresco's or a baseline's).
 //!
-//! Why not Node: on a 2-core machine the Node generator (a timer thread, an event loop, a
-//! FrescoClient, its GC) took about 80 µs of CPU per request and was itself up to ~1.7 ms late
-//! at p99, so its own stalls showed up as server latency. This one is one thread around one
-//! epoll: a timerfd ticks at the request interval, each tick sends the frames that are due
-//! (prebuilt by the caller, so sending is a single write), and answers are matched to requests by
-//! the id in the frame. Latency runs from when a request was *scheduled* (coordinated omission).
+//! Why not Node: on a 2-core machine a Node generator (a timer thread, an event loop, a client,
+//! its GC) took about 80 µs of CPU per request and was itself up to ~1.7 ms late at p99, so its
+//! own stalls showed up as server latency. This one is one thread around one epoll: a timerfd
+//! ticks at the request interval and each tick sends the requests that are due (prebuilt by the
+//! caller, so sending is a single write). WebSocket answers are matched to requests by the id in
+//! the frame (many in flight per connection); HTTP requests wait for a free connection (one in
+//! flight each, like a keep-alive agent) and that wait counts. Latency runs from when a request
+//! was *scheduled*, not sent (coordinated omission).
 //!
-//! Usage: fresco-loadgen ADDR PATH RATE CONNECTIONS WARMUP FRAMES_FILE OUT_FILE
-//!   FRAMES_FILE: u32 count, then per request u32 length + a Fresco frame whose id is its index + 1.
+//! Usage: fresco-loadgen ws|http ADDR PATH RATE CONNECTIONS WARMUP FRAMES_FILE OUT_FILE [CONTENT_TYPE]
+//!   FRAMES_FILE: u32 requests, u32 distinct bodies, then per body u32 length + its bytes; request
+//!   i sends body i % distinct (ws: a Fresco frame, and a request's id must be i + 1, so every
+//!   request has its own; http: the POST body, sent with CONTENT_TYPE).
 //!   OUT_FILE (written at the end): three f64 arrays of `count` values: scheduled time (epoch
 //!   ms), latency (ms, NaN when the request failed), lateness of the send (ms).
 //!   Stdout: `started` when request WARMUP is due, then one JSON line: errorCount, errors (the
 //!   first 20), elapsedMs (from request WARMUP's schedule to the end).
 
 mod answer;
+mod http;
 mod sys;
 mod ws;
 
+use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
@@ -26,15 +33,27 @@ use std::os::fd::AsRawFd;
 const ANSWER_TIMEOUT_NS: i64 = 10_000_000_000;
 const TIMER: u64 = u64::MAX;
 
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Ws,
+    Http,
+}
+
 struct Conn {
     stream: TcpStream,
+    /// HTTP: the request this connection waits on.
+    in_flight: Option<usize>,
     inbox: Vec<u8>,
     /// Bytes that did not fit in the socket yet (EPOLLOUT is armed while this is non-empty).
     outbox: Vec<u8>,
 }
 
 struct Run {
+    mode: Mode,
+    total: usize,
     frames: Vec<Vec<u8>>,
+    /// HTTP: due requests waiting for a free connection, oldest first.
+    waiting: VecDeque<usize>,
     conns: Vec<Conn>,
     epoll: sys::Epoll,
     start_ns: i64,
@@ -61,7 +80,7 @@ impl Run {
         if now < self.start_ns {
             return Ok(());
         }
-        let due = (((now - self.start_ns) as f64 / self.interval_ns) as usize + 1).min(self.frames.len());
+        let due = (((now - self.start_ns) as f64 / self.interval_ns) as usize + 1).min(self.total);
         while self.next < due {
             let i = self.next;
             self.next += 1;
@@ -70,9 +89,33 @@ impl Run {
                 println!("started");
                 std::io::stdout().flush().ok();
             }
-            let c = i % self.conns.len();
-            let frame = std::mem::take(&mut self.frames[i]);
-            self.write(c, &frame)?;
+            match self.mode {
+                Mode::Ws => self.send(i % self.conns.len(), i)?,
+                Mode::Http => self.waiting.push_back(i),
+            }
+        }
+        self.dispatch_http()
+    }
+
+    fn send(&mut self, c: usize, i: usize) -> Result<(), String> {
+        let k = i % self.frames.len();
+        let frame = std::mem::take(&mut self.frames[k]);
+        let written = self.write(c, &frame);
+        self.frames[k] = frame;
+        written
+    }
+
+    /// HTTP: hands waiting requests to idle connections.
+    fn dispatch_http(&mut self) -> Result<(), String> {
+        for c in 0..self.conns.len() {
+            if self.waiting.is_empty() {
+                break;
+            }
+            if self.conns[c].in_flight.is_none() {
+                let i = self.waiting.pop_front().unwrap();
+                self.conns[c].in_flight = Some(i);
+                self.send(c, i)?;
+            }
         }
         Ok(())
     }
@@ -134,6 +177,16 @@ impl Run {
             }
         }
         let inbox = std::mem::take(&mut self.conns[c].inbox);
+        let used = match self.mode {
+            Mode::Ws => self.ws_answers(c, &inbox)?,
+            Mode::Http => self.http_answers(c, &inbox)?,
+        };
+        self.conns[c].inbox = inbox[used..].to_vec();
+        Ok(())
+    }
+
+    /// Settles the requests whose answers are whole in `inbox`; returns the bytes used.
+    fn ws_answers(&mut self, c: usize, inbox: &[u8]) -> Result<usize, String> {
         let mut at = 0;
         while let Some((frame, used)) = ws::next_frame(&inbox[at..])? {
             match frame {
@@ -151,24 +204,40 @@ impl Run {
             }
             at += used;
         }
-        self.conns[c].inbox = inbox[at..].to_vec();
-        Ok(())
+        Ok(at)
+    }
+
+    fn http_answers(&mut self, c: usize, inbox: &[u8]) -> Result<usize, String> {
+        let mut at = 0;
+        while let Some((status, used)) = http::next_response(&inbox[at..])? {
+            let i = self.conns[c].in_flight.take().ok_or(format!("connection {c}: a response without a request"))?;
+            self.settle(i, (status != 200).then(|| format!("HTTP {status}")));
+            at += used;
+        }
+        self.dispatch_http()?;
+        Ok(at)
     }
 }
 
-fn read_frames(path: &str) -> Result<Vec<Vec<u8>>, String> {
+/// The number of requests, and the distinct bodies as they go on the wire (`wrap` turns a body
+/// into a WebSocket frame or a POST).
+fn read_frames(path: &str, wrap: impl Fn(&[u8]) -> Vec<u8>) -> Result<(usize, Vec<Vec<u8>>), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
     let u32_at = |at: usize| bytes.get(at..at + 4).map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize);
-    let count = u32_at(0).ok_or(format!("{path}: no count"))?;
+    let total = u32_at(0).ok_or(format!("{path}: no request count"))?;
+    let count = u32_at(4).ok_or(format!("{path}: no body count"))?;
+    if count == 0 || count > total {
+        return Err(format!("{path}: {count} bodies for {total} requests"));
+    }
     let mut frames = Vec::with_capacity(count);
-    let mut at = 4;
+    let mut at = 8;
     for i in 0..count {
         let len = u32_at(at).ok_or(format!("{path}: frame {i}: truncated length"))?;
         let body = bytes.get(at + 4..at + 4 + len).ok_or(format!("{path}: frame {i}: truncated"))?;
-        frames.push(ws::binary_frame(body));
+        frames.push(wrap(body));
         at += 4 + len;
     }
-    Ok(frames)
+    Ok((total, frames))
 }
 
 fn write_result(path: &str, arrays: &[&[f64]]) -> Result<(), String> {
@@ -182,24 +251,40 @@ fn write_result(path: &str, arrays: &[&[f64]]) -> Result<(), String> {
 }
 
 fn run(args: &[String]) -> Result<(), String> {
-    let [addr, path, rate, connections, warmup, frames_file, out_file] = args else {
-        return Err("usage: fresco-loadgen ADDR PATH RATE CONNECTIONS WARMUP FRAMES_FILE OUT_FILE".into());
+    let usage = "usage: fresco-loadgen ws|http ADDR PATH RATE CONNECTIONS WARMUP FRAMES_FILE OUT_FILE [CONTENT_TYPE]";
+    let (mode, rest) = match args.split_first() {
+        Some((m, rest)) if m == "ws" => (Mode::Ws, rest),
+        Some((m, rest)) if m == "http" => (Mode::Http, rest),
+        _ => return Err(usage.into()),
+    };
+    let (addr, path, rate, connections, warmup, frames_file, out_file, content_type) = match rest {
+        [a, p, r, c, w, f, o] => (a, p, r, c, w, f, o, "application/octet-stream"),
+        [a, p, r, c, w, f, o, t] => (a, p, r, c, w, f, o, t.as_str()),
+        _ => return Err(usage.into()),
     };
     let number = |name: &str, v: &str| v.parse::<f64>().map_err(|_| format!("{name}: not a number: {v}"));
     let rate = number("RATE", rate)?;
     let connections = number("CONNECTIONS", connections)? as usize;
     let warmup = number("WARMUP", warmup)? as usize;
-    let frames = read_frames(frames_file)?;
-    let total = frames.len();
+    let (total, frames) = match mode {
+        Mode::Ws => read_frames(frames_file, ws::binary_frame)?,
+        Mode::Http => read_frames(frames_file, |body| http::post(addr, path, content_type, body))?,
+    };
+    if mode == Mode::Ws && frames.len() != total {
+        return Err(format!("{frames_file}: WebSocket requests need a frame each (their ids differ)"));
+    }
     sys::tighten_timer_slack();
 
     let epoll = sys::Epoll::new()?;
     let mut conns = Vec::with_capacity(connections);
     for c in 0..connections.max(1) {
-        let (stream, inbox) = ws::connect(addr, path)?;
+        let (stream, inbox) = match mode {
+            Mode::Ws => ws::connect(addr, path)?,
+            Mode::Http => (http_connect(addr)?, Vec::new()),
+        };
         stream.set_nonblocking(true).map_err(|e| e.to_string())?;
         epoll.watch_new(stream.as_raw_fd(), c as u64)?;
-        conns.push(Conn { stream, inbox, outbox: Vec::new() });
+        conns.push(Conn { stream, in_flight: None, inbox, outbox: Vec::new() });
     }
     let interval_ns = 1e9 / rate;
     // Start a little ahead, so that the first requests are not late by the set-up below.
@@ -209,6 +294,9 @@ fn run(args: &[String]) -> Result<(), String> {
     epoll.watch_new(timer.fd(), TIMER)?;
 
     let mut run = Run {
+        mode,
+        total,
+        waiting: VecDeque::new(),
         scheduled_ms: (0..total).map(|i| epoch_start_ms + i as f64 * interval_ns / 1e6).collect(),
         latency_ms: vec![f64::NAN; total],
         late_ms: vec![0.0; total],
@@ -260,6 +348,12 @@ fn run(args: &[String]) -> Result<(), String> {
     let errors: Vec<String> = run.errors.iter().map(|e| format!("\"{}\"", e.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', " "))).collect();
     println!("{{\"errorCount\":{},\"errors\":[{}],\"elapsedMs\":{}}}", run.error_count, errors.join(","), sys::epoch_ms() - measured_ms);
     Ok(())
+}
+
+fn http_connect(addr: &str) -> Result<TcpStream, String> {
+    let stream = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    Ok(stream)
 }
 
 fn main() {
