@@ -37,8 +37,10 @@ interface TableRequest {
   names: string[];
   features: string[];
   positions: number[];
-  /** The last matrix layout seen (the store's feature list, by identity) and what was derived from it. */
-  layout?: { features: readonly string[]; schema: TableSchema; index: number[] | undefined; same: boolean; strAt: Int32Array; nStr: number };
+  /** The last matrix layout seen (the store's feature list, by identity) and what was derived from it.
+   *  Present from creation (undefined until the first read), so every group has one shape: a group
+   *  of a newly loaded version does not deoptimize the lookup's optimized code. */
+  layout: { features: readonly string[]; schema: TableSchema; index: number[] | undefined; same: boolean; strAt: Int32Array; nStr: number } | undefined;
 }
 
 export interface OnlineLookupOptions {
@@ -109,7 +111,7 @@ export class OnlineFeatureLookup implements FeatureLookup {
       const dot = name.indexOf('.');
       if (dot <= 0 || dot === name.length - 1) throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `"${name}" is not a <table>.<feature> name`, { location: { key: name } });
       const table = name.slice(0, dot);
-      const g = byTable.get(table) ?? { table, names: [], features: [], positions: [] };
+      const g = byTable.get(table) ?? { table, names: [], features: [], positions: [], layout: undefined };
       g.names.push(name);
       g.features.push(name.slice(dot + 1));
       g.positions.push(position);
