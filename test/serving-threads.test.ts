@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../src/package-root.js';
 import { InferenceWorker, type SlotInput } from '../src/serving/pool/inference-worker.js';
-import { idleThreads, keepSpareThreads } from '../src/serving/pool/threads.js';
+import { closeIdleThreads, idleThreads, keepSpareThreads } from '../src/serving/pool/threads.js';
 
 // Threads outlive model versions (src/serving/pool/threads.ts): a closed version's thread opens
 // the next version's session. What users rely on: the next version answers with its own model,
@@ -29,9 +29,13 @@ describe('inference threads outlive model versions', () => {
     const other = open('flights-delay', 'features', 'delay_probability');
     await other.ready;
     expect(other.threadId).toBe(thread);
+    // A 13-feature row runs only if the thread opened the flights model, not the 50-input MLP.
     const [b] = await other.run(1, [floats(row(13))]);
-    expect(b!.name).toBe('delay_probability');
     expect(b!.shape).toEqual([1, 1]);
+    const p = (b!.data as Float32Array)[0]!;
+    expect(p).toBeGreaterThanOrEqual(0);
+    expect(p).toBeLessThanOrEqual(1);
+    await expect(other.run(1, [floats(row(50))])).rejects.toMatchObject({ code: 'FRESCO_ERR_INTERNAL' });
     await other.close();
 
     const again = open('mlp-50', 'x', 'y');
@@ -53,5 +57,30 @@ describe('inference threads outlive model versions', () => {
     const [out] = await next.run(1, [floats(row(50))]);
     expect(out!.shape).toEqual([1, 1]);
     await next.close();
+  });
+
+  it('gives a thread back when a version is closed while its session is still opening', async () => {
+    const opening = open('mlp-50', 'x', 'y');
+    const thread = opening.threadId;
+    await opening.close();
+    await expect(opening.ready).resolves.toBeDefined();
+    const next = open('mlp-50', 'x', 'y');
+    await next.ready;
+    expect(next.threadId).toBe(thread);
+    const [out] = await next.run(1, [floats(row(50))]);
+    expect(out!.shape).toEqual([1, 1]);
+    await next.close();
+  });
+
+  it('ends idle threads on request, and boots a new one for the next version', async () => {
+    await keepSpareThreads(1);
+    await closeIdleThreads();
+    expect(idleThreads()).toBe(0);
+    const fresh = open('mlp-50', 'x', 'y');
+    await fresh.ready;
+    const [out] = await fresh.run(1, [floats(row(50))]);
+    expect(out!.shape).toEqual([1, 1]);
+    await fresh.close();
+    expect(idleThreads()).toBe(1);
   });
 });

@@ -40,9 +40,11 @@ export interface LoadResult {
   scheduledAt: Float64Array;
   /** Scheduled -> answered, ms (NaN for a failed request). */
   latency: Float64Array;
-  /** Scheduled -> sent, ms: the generator's own lateness. */
+  /** Scheduled -> handed to its connection, ms: the generator's own lateness (an HTTP request's
+   *  wait for a free socket is not in it; it is in `latency`). */
   lateMs: Float64Array;
   errors: string[];
+  /** Failed requests over the whole run, warm-up included (a failed warm-up request is still a failure). */
   errorCount: number;
   elapsedMs: number;
 }
@@ -114,10 +116,11 @@ export function startLoadgen(o: GeneratorOptions, workDir: string, onStarted?: (
       }
     });
     child.once('error', reject);
-    child.once('exit', (code) => {
+    // 'close', not 'exit': the summary line may still be in the pipe when the process exits.
+    child.once('close', (code) => {
       try {
         if (code !== 0) throw new Error(`fresco-loadgen exited with code ${code}`);
-        const summary = JSON.parse(text.slice(text.lastIndexOf('{'))) as { errorCount: number; errors: string[]; elapsedMs: number };
+        const summary = JSON.parse(text.trim().split('\n').at(-1) ?? '') as { errorCount: number; errors: string[]; elapsedMs: number };
         const all = new Float64Array(new Uint8Array(readFileSync(outFile)).buffer); // copied: aligned for f64
         const part = (k: number) => all.slice(k * total + skip, (k + 1) * total);
         resolve({ scheduledAt: part(0), latency: part(1), lateMs: part(2), errors: summary.errors, errorCount: summary.errorCount, elapsedMs: summary.elapsedMs });

@@ -23,7 +23,7 @@ import { ServingMetrics } from './metrics.js';
 import { errorReply, Predictor, responseFor } from './predict.js';
 import { decodeFrame, encodeFrame } from './protocol/codec.js';
 import type { ModelSettingsInput } from './settings.js';
-import { keepSpareThreads } from './pool/threads.js';
+import { closeIdleThreads, keepSpareThreads } from './pool/threads.js';
 
 const uWS = createRequire(import.meta.url)('uWebSockets.js') as typeof import('uWebSockets.js');
 
@@ -327,6 +327,8 @@ export class FrescoServer {
     if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
     for (const ws of [...this.#sockets]) ws.end(1001, 'server shutting down');
     await this.manager.close();
+    // The pool is the process's: another server in it boots a thread again when it needs one.
+    await closeIdleThreads();
     (this.#app as { close?: () => void } | undefined)?.close?.();
     this.log.info('fresco serve: stopped');
   }

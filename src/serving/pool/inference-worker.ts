@@ -68,9 +68,11 @@ export class InferenceWorker {
       this.#worker.on('message', (m: { type: string; provider?: string; skipped?: string[]; message?: string }) => {
         if (m.type === 'ready') resolve({ provider: m.provider as string, skipped: m.skipped ?? [] });
         else if (m.type === 'failed') {
+          // The open failed: the thread holds no session and waits for the next open.
           reject(new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', m.message ?? 'the worker failed'));
           released();
         } else if (m.type === 'closed') released();
+        else if (m.type === 'crashed') this.#exitError = m.message; // the thread ends; its exit event follows
       });
       this.#worker.on('error', (error) => {
         this.#exitError = error.message;
@@ -186,6 +188,7 @@ export class InferenceWorker {
     this.#exited = true;
     if (answered && returnThread(this.#worker)) return;
     this.#worker.removeAllListeners();
+    this.#worker.on('error', () => {}); // a thread ending with an error must not take the process down
     await this.#worker.terminate();
   }
 }

@@ -7,7 +7,8 @@
  * costs one ONNX Runtime session and its warm-up, not a thread's life.
  *
  * Idle threads are unref'd (they never keep the process alive) and at most MAX_IDLE wait; a
- * server keeps `spare` of them booted ahead of the first swap (`keepSpareThreads`).
+ * server boots spares ahead of its first swap (`keepSpareThreads`: as many as its largest
+ * `instances`) and ends the idle ones when it closes (`closeIdleThreads`).
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -69,7 +70,13 @@ export async function keepSpareThreads(count: number): Promise<void> {
   await Promise.all(booting);
 }
 
-/** How many booted threads wait for a model version (for tests and metrics). */
+/** Ends every idle thread (a closing server: their isolates and ONNX Runtime environments go). */
+export async function closeIdleThreads(): Promise<void> {
+  const threads = idle.splice(0);
+  await Promise.all(threads.map((t) => t.terminate()));
+}
+
+/** How many booted threads wait for a model version. */
 export function idleThreads(): number {
   return idle.length;
 }

@@ -5,8 +5,8 @@
  * does this, once per `open` message: open one ONNX Runtime session (trying execution providers
  * in order), then loop: spin briefly, then block in Atomics.wait until the slot holds a batch, run
  * it, write the outputs back, notify; on EXIT, release the session, say `closed` and wait for the
- * next `open` (threads outlive model versions: threads.ts) or an `exit` message.
- * Lifecycle messages (booted, ready, failed, closed) use postMessage; batches never do.
+ * next `open` (threads outlive model versions: threads.ts).
+ * Lifecycle messages (booted, ready, failed, closed, crashed) use postMessage; batches never do.
  */
 import { DATA_END, DESC_BASE, DESC_INTS, DONE, ERR_LEN, ERROR, EXIT, HEADER_BYTES, IDLE, MAX_RANK, MAX_TENSORS, N_IN, N_OUT, REQUEST, ROWS, SLEEPING, STATE } from './layout.js';
 
@@ -85,7 +85,7 @@ async function open(job) {
 }
 
 // Preallocated, non-shared staging buffers: ONNX Runtime refuses tensors over SharedArrayBuffer.
-// Kept across sessions (grown when a model needs more).
+// One session's (grown when a batch needs more; dropped when the session is released).
 const staging = new Map();
 function stage(index, Array, count) {
   let buf = staging.get(index);
@@ -180,6 +180,7 @@ async function serve(session, job) {
     doneAt = performance.now();
   }
   await session.release();
+  staging.clear();
 }
 
 // What a released session leaves behind (its wrapper, its last tensors, native memory they hold)
@@ -187,7 +188,8 @@ async function serve(session, job) {
 // start one: measured, RSS grew by ~0.4 MB per swap without it. So a full collection runs a
 // second after a release, unless the thread was taken again by then; and at once after every
 // COLLECT_EVERY releases without one (back-to-back swaps). gc is reached through a fresh context
-// because this thread's own global has none (no --expose-gc).
+// because this thread's own global has none (no --expose-gc). Setting the flag is process-wide:
+// from then on, new contexts and worker threads of this process have a global gc() too.
 const fullGc = (() => {
   try { require('node:v8').setFlagsFromString('--expose-gc'); return require('node:vm').runInNewContext('gc'); } catch { return null; }
 })();
@@ -206,7 +208,6 @@ function afterRelease() {
 }
 
 parentPort.on('message', (m) => {
-  if (m.type === 'exit') process.exit(0);
   if (m.type !== 'open') return;
   if (collecting) { clearTimeout(collecting); collecting = null; }
   open(m).then(
@@ -218,7 +219,12 @@ parentPort.on('message', (m) => {
       });
     },
     (error) => parentPort.postMessage({ type: 'failed', message: error.message }),
-  ).catch((error) => { parentPort.postMessage({ type: 'failed', message: String(error && error.message || error) }); process.exit(1); });
+  ).catch((error) => {
+    // After ready (the session failed to run or to release): this thread is not fit for another
+    // session; it says why and ends (the main side learns of the end from the exit event).
+    parentPort.postMessage({ type: 'crashed', message: String(error && error.message || error) });
+    process.exit(1);
+  });
 });
 // ONNX Runtime's environment (its allocators, logging, thread pools) is created once per thread,
 // on the first session: do it now, while booting (before traffic), not in the first swap.

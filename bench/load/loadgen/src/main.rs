@@ -57,7 +57,8 @@ struct Run {
     conns: Vec<Conn>,
     epoll: sys::Epoll,
     start_ns: i64,
-    interval_ns: f64,
+    /// Whole nanoseconds: the timerfd ticks at exactly this period, so the schedule must use it too.
+    interval_ns: i64,
     scheduled_ms: Vec<f64>,
     latency_ms: Vec<f64>,
     late_ms: Vec<f64>,
@@ -72,7 +73,7 @@ struct Run {
 
 impl Run {
     fn scheduled_ns(&self, i: usize) -> i64 {
-        self.start_ns + (i as f64 * self.interval_ns) as i64
+        self.start_ns + i as i64 * self.interval_ns
     }
 
     fn send_due(&mut self) -> Result<(), String> {
@@ -80,7 +81,7 @@ impl Run {
         if now < self.start_ns {
             return Ok(());
         }
-        let due = (((now - self.start_ns) as f64 / self.interval_ns) as usize + 1).min(self.total);
+        let due = (((now - self.start_ns) / self.interval_ns) as usize + 1).min(self.total);
         while self.next < due {
             let i = self.next;
             self.next += 1;
@@ -286,18 +287,18 @@ fn run(args: &[String]) -> Result<(), String> {
         epoll.watch_new(stream.as_raw_fd(), c as u64)?;
         conns.push(Conn { stream, in_flight: None, inbox, outbox: Vec::new() });
     }
-    let interval_ns = 1e9 / rate;
+    let interval_ns = (1e9 / rate).round().max(1.0) as i64;
     // Start a little ahead, so that the first requests are not late by the set-up below.
     let start_ns = sys::now_ns() + 5_000_000;
     let epoch_start_ms = sys::epoch_ms() + (start_ns - sys::now_ns()) as f64 / 1e6;
-    let timer = sys::Timer::periodic(start_ns, interval_ns as i64)?;
+    let timer = sys::Timer::periodic(start_ns, interval_ns)?;
     epoll.watch_new(timer.fd(), TIMER)?;
 
     let mut run = Run {
         mode,
         total,
         waiting: VecDeque::new(),
-        scheduled_ms: (0..total).map(|i| epoch_start_ms + i as f64 * interval_ns / 1e6).collect(),
+        scheduled_ms: (0..total).map(|i| epoch_start_ms + (i as i64 * interval_ns) as f64 / 1e6).collect(),
         latency_ms: vec![f64::NAN; total],
         late_ms: vec![0.0; total],
         frames,
@@ -314,12 +315,18 @@ fn run(args: &[String]) -> Result<(), String> {
     };
     let deadline = run.scheduled_ns(total.saturating_sub(1)) + ANSWER_TIMEOUT_NS;
     let mut events = sys::Events::with_capacity(64);
+    let mut timer_armed = true;
     while run.settled < total {
-        let timeout_ms = if run.next < total { -1 } else { ((deadline - sys::now_ns()) / 1_000_000).max(0) as i32 };
-        run.epoll.wait(&mut events, timeout_ms)?;
-        if events.is_empty() && run.next >= total && sys::now_ns() >= deadline {
+        if run.next >= total && timer_armed {
+            timer.disarm()?; // everything is sent: only answers are awaited now
+            timer_armed = false;
+        }
+        let now = sys::now_ns();
+        if run.next >= total && now >= deadline {
             break;
         }
+        let timeout_ms = if run.next < total { -1 } else { ((deadline - now) / 1_000_000 + 1) as i32 };
+        run.epoll.wait(&mut events, timeout_ms)?;
         for (token, readable, writable) in events.iter() {
             if token == TIMER {
                 timer.consume();
@@ -343,11 +350,27 @@ fn run(args: &[String]) -> Result<(), String> {
             }
         }
     }
-    let measured_ms = epoch_start_ms + warmup.min(total) as f64 * interval_ns / 1e6;
+    let measured_ms = epoch_start_ms + (warmup.min(total) as i64 * interval_ns) as f64 / 1e6;
     write_result(out_file, &[&run.scheduled_ms, &run.latency_ms, &run.late_ms])?;
-    let errors: Vec<String> = run.errors.iter().map(|e| format!("\"{}\"", e.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', " "))).collect();
+    let errors: Vec<String> = run.errors.iter().map(|e| json_string(e)).collect();
     println!("{{\"errorCount\":{},\"errors\":[{}],\"elapsedMs\":{}}}", run.error_count, errors.join(","), sys::epoch_ms() - measured_ms);
     Ok(())
+}
+
+/// `text` as a JSON string literal.
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for ch in text.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn http_connect(addr: &str) -> Result<TcpStream, String> {

@@ -77,9 +77,6 @@ impl Events {
     pub fn with_capacity(n: usize) -> Events {
         Events { list: Vec::with_capacity(n) }
     }
-    pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
     /// (token, readable or hung up, writable) per event.
     pub fn iter(&self) -> impl Iterator<Item = (u64, bool, bool)> + '_ {
         let hup = (libc::EPOLLIN | libc::EPOLLHUP | libc::EPOLLERR | libc::EPOLLRDHUP) as u32;
@@ -100,6 +97,12 @@ impl Timer {
     }
     pub fn fd(&self) -> i32 {
         self.0
+    }
+    /// Stops the ticks.
+    pub fn disarm(&self) -> Result<(), String> {
+        let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        let off = libc::itimerspec { it_value: zero, it_interval: zero };
+        check(unsafe { libc::timerfd_settime(self.0, 0, &off, std::ptr::null_mut()) }, "timerfd_settime").map(|_| ())
     }
     /// Reads the tick count (so the fd stops being readable); the caller works out what is due.
     pub fn consume(&self) {

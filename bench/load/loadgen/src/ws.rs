@@ -9,6 +9,8 @@ use std::net::TcpStream;
 pub fn connect(addr: &str, path: &str) -> Result<(TcpStream, Vec<u8>), String> {
     let mut stream = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    // A server that accepts but never answers the upgrade must not hang the benchmark.
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).map_err(|e| e.to_string())?;
     // The key is fixed: a server checks its form, not its freshness, and this client talks only
     // to the server under test (the accept hash is not checked for the same reason).
     let request = format!(
@@ -83,23 +85,24 @@ pub fn next_frame(buf: &[u8]) -> Result<Option<(Incoming<'_>, usize)>, String> {
     if buf[1] & 0x80 != 0 {
         return Err("masked frame from the server".into());
     }
-    let (len, header) = match buf[1] & 0x7f {
+    let (len, header): (usize, usize) = match buf[1] & 0x7f {
         126 if buf.len() >= 4 => (u16::from_be_bytes([buf[2], buf[3]]) as usize, 4),
         127 if buf.len() >= 10 => (u64::from_be_bytes(buf[2..10].try_into().unwrap()) as usize, 10),
         126 | 127 => return Ok(None),
         n => (n as usize, 2),
     };
-    if buf.len() < header + len {
+    let Some(end) = header.checked_add(len) else { return Err(format!("frame length {len} overflows")) };
+    if buf.len() < end {
         return Ok(None);
     }
-    let payload = &buf[header..header + len];
+    let payload = &buf[header..end];
     let kind = match buf[0] & 0x0f {
         0x2 => Incoming::Binary(payload),
         0x9 => Incoming::Ping(payload),
         0x8 => Incoming::Close,
         _ => Incoming::Other,
     };
-    Ok(Some((kind, header + len)))
+    Ok(Some((kind, end)))
 }
 
 #[cfg(test)]
