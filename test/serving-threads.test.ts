@@ -16,6 +16,16 @@ const floats = (values: number[]): SlotInput => {
 };
 const row = (n: number) => Array.from({ length: n }, (_, i) => ((i * 37) % 11) / 11);
 
+/** Opens mlp-50, expects it on `thread` (when given), runs one row and closes it. */
+async function servesOn(thread: number | undefined): Promise<void> {
+  const next = open('mlp-50', 'x', 'y');
+  await next.ready;
+  if (thread !== undefined) expect(next.threadId).toBe(thread);
+  const [out] = await next.run(1, [floats(row(50))]);
+  expect(out!.shape).toEqual([1, 1]);
+  await next.close();
+}
+
 describe('inference threads outlive model versions', () => {
   it('opens the next version on the closed one\'s thread and answers with the new model', async () => {
     await keepSpareThreads(1);
@@ -51,12 +61,7 @@ describe('inference threads outlive model versions', () => {
     await expect(broken.ready).rejects.toMatchObject({ code: 'FRESCO_ERR_MODEL_LOAD_FAILED' });
     const thread = broken.threadId;
     await broken.close();
-    const next = open('mlp-50', 'x', 'y');
-    await next.ready;
-    expect(next.threadId).toBe(thread);
-    const [out] = await next.run(1, [floats(row(50))]);
-    expect(out!.shape).toEqual([1, 1]);
-    await next.close();
+    await servesOn(thread);
   });
 
   it('gives a thread back when a version is closed while its session is still opening', async () => {
@@ -64,23 +69,14 @@ describe('inference threads outlive model versions', () => {
     const thread = opening.threadId;
     await opening.close();
     await expect(opening.ready).resolves.toBeDefined();
-    const next = open('mlp-50', 'x', 'y');
-    await next.ready;
-    expect(next.threadId).toBe(thread);
-    const [out] = await next.run(1, [floats(row(50))]);
-    expect(out!.shape).toEqual([1, 1]);
-    await next.close();
+    await servesOn(thread);
   });
 
   it('ends idle threads on request, and boots a new one for the next version', async () => {
     await keepSpareThreads(1);
     await closeIdleThreads();
     expect(idleThreads()).toBe(0);
-    const fresh = open('mlp-50', 'x', 'y');
-    await fresh.ready;
-    const [out] = await fresh.run(1, [floats(row(50))]);
-    expect(out!.shape).toEqual([1, 1]);
-    await fresh.close();
+    await servesOn(undefined);
     expect(idleThreads()).toBe(1);
   });
 });
