@@ -124,6 +124,12 @@ export interface FeatureLookup {
    * `features` array every time (it may be used as a cache key).
    */
   getFeatures(features: readonly string[], keys: readonly Record<string, Scalar>[], out: FeatureBlock): Promise<void> | void;
+  /**
+   * Optional: does, when a model version loads, the per-`features` work that getFeatures would
+   * otherwise do on its first call (with a request waiting, on a path the server has optimized
+   * for the versions it serves already).
+   */
+  prepare?(features: readonly string[]): void;
 }
 
 /** Runs a lookup into a fresh block and returns its rows as maps (tests, tools). */

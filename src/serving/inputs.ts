@@ -29,6 +29,15 @@ export interface Prepared {
   strings?: (string | null)[];
 }
 
+/**
+ * A dataframe request's Prepared, always built here with every field present, so that each
+ * request, warm-up included, and each version's, has one shape: the hot path's optimized code
+ * does not deoptimize when a new version's first batch (its warm-up) goes through it.
+ */
+function prepared(rows: number, tails: number[][], rowErrors: Prepared['rowErrors'], numeric: Float64Array, strings: (string | null)[] | undefined): Prepared {
+  return { rows, parts: [], tails, rowErrors, numeric, strings };
+}
+
 const bad = (message: string, key?: string) => new FrescoError('FRESCO_ERR_INPUT_INVALID', message, key ? { location: { key } } : {});
 
 export interface InputPreparer {
@@ -196,6 +205,7 @@ class DataframePreparer implements InputPreparer {
         `model "${model}" reads features from the online store (${this.features.slice(0, 3).join(', ')}${this.features.length > 3 ? ', ...' : ''}), but the server has no feature lookup configured`,
       );
     }
+    if (this.features.length) lookup?.prepare?.(this.features);
   }
 
   async prepare(request: PredictRequestMsg): Promise<Prepared> {
@@ -228,7 +238,7 @@ class DataframePreparer implements InputPreparer {
       }
     }
     if (rowErrors && rowErrors.every((e) => e)) throw rowErrors[0] as FrescoError;
-    return { rows, parts: [], tails: [[this.width]], rowErrors, numeric, ...(strings ? { strings } : {}) };
+    return prepared(rows, [[this.width]], rowErrors, numeric, strings);
   }
 
   /** Completes row r's gathered values; false when the row has a problem (#gatherRow says which). */
@@ -294,7 +304,7 @@ class DataframePreparer implements InputPreparer {
   warmup(rows: number): Prepared {
     const numeric = new Float64Array(rows * this.inputs).fill(NaN);
     const strings = this.strCount ? new Array<string | null>(rows * this.strCount).fill(null) : undefined;
-    return { rows, parts: [], tails: [[this.width]], rowErrors: undefined, numeric, ...(strings ? { strings } : {}) };
+    return prepared(rows, [[this.width]], undefined, numeric, strings);
   }
 
   /**

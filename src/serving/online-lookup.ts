@@ -79,6 +79,10 @@ export class OnlineFeatureLookup implements FeatureLookup {
    * Synchronous over the embedded store once its tables' schemas are cached (no promise, no
    * microtask turn per table); otherwise, and for Redis, a promise.
    */
+  prepare(features: readonly string[]): void {
+    this.#group(features);
+  }
+
   getFeatures(features: readonly string[], keys: readonly Record<string, Scalar>[], out: FeatureBlock): Promise<void> | void {
     const asOf = this.#now();
     const groups = this.#group(features);
