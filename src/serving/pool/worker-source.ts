@@ -41,7 +41,6 @@ try {
 // job: the open message (modelPath, providers, intraOpThreads, inputNames, outputNames, sab, spinMicros).
 function createSession(job, options) {
   if (!direct) return ort.InferenceSession.create(job.modelPath, options);
-  direct.initOrt();
   const native = new direct.binding.InferenceSession();
   native.loadModel(job.modelPath, options);
   const fetches = {};
@@ -227,7 +226,7 @@ parentPort.on('message', (m) => {
   });
 });
 // ONNX Runtime's environment (its allocators, logging, thread pools) is created once per thread,
-// on the first session: do it now, while booting (before traffic), not in the first swap.
+// before its first session: do it now, while booting (before traffic), not in the first swap.
 if (direct) direct.initOrt();
 parentPort.postMessage({ type: 'booted' });
 `;
