@@ -101,12 +101,18 @@ function fail(ctrl, data, message) {
   Atomics.notify(ctrl, C.STATE);
 }
 
-async function serve(session, job) {
-  const ctrl = new Int32Array(job.sab, 0, C.HEADER_BYTES / 4);
-  const data = new Uint8Array(job.sab, C.HEADER_BYTES);
-  const SPIN_MS = job.spinMicros / 1000;
-  const inputNames = job.inputNames;
-  const outputNames = job.outputNames;
+// The last batch's objects (feeds, ORT's results, their tensors), kept while the thread waits for
+// its next session. serveBatches' optimized code holds the hidden classes ("maps") of these objects
+// weakly; the full collection an idle thread runs after a release (below) would otherwise free
+// them, V8 would throw that code away ("weak objects"), and the next session on this thread would
+// start interpreted and recompile the loop (about 40 ms of background CPU) in the middle of a hot
+// swap. Not kept when the last batch was large (KEEP_MAX_BYTES): its buffers would stay allocated.
+const KEEP_MAX_BYTES = 1 << 16;
+const kept = { session: null, feeds: null, results: null, bytes: 0 };
+
+// The hot loop: one session's batches until the main thread writes EXIT. Kept free of per-session
+// set-up and of the release, so its compiled code serves the next session on this thread as is.
+async function serveBatches(session, ctrl, data, inputNames, outputNames, spinMs) {
   // When the last batch finished, and how long the slot then stayed empty (ms).
   let doneAt = performance.now();
   let lastGap = Infinity;
@@ -114,18 +120,18 @@ async function serve(session, job) {
     // Block until the main thread changes STATE from what it is now (idle, or the DONE/ERROR we
     // wrote last, which the main thread resets once it has read the outputs).
     let state = Atomics.load(ctrl, C.STATE);
-    if (state !== C.REQUEST && state !== C.EXIT && lastGap <= SPIN_MS) {
+    if (state !== C.REQUEST && state !== C.EXIT && lastGap <= spinMs) {
       // Spin a little first: a batch handed over soon after the last one (the event loop hands
       // the next batch over before it answers the last one's requests) is picked up without a
       // futex wake on either side. Only while batches have been coming that close together
       // (lastGap), and bounded in time, so sparse traffic or an idle worker costs no CPU.
-      const until = doneAt + SPIN_MS;
+      const until = doneAt + spinMs;
       for (let i = 1; state !== C.REQUEST && state !== C.EXIT; i++) {
         if ((i & 255) === 0 && performance.now() > until) break;
         state = Atomics.load(ctrl, C.STATE);
       }
     }
-    if (state === C.EXIT) break;
+    if (state === C.EXIT) return;
     if (state !== C.REQUEST) {
       Atomics.store(ctrl, C.SLEEPING, 1);
       state = Atomics.load(ctrl, C.STATE);
@@ -137,6 +143,7 @@ async function serve(session, job) {
     try {
       const nIn = ctrl[C.N_IN];
       const feeds = {};
+      let bytes = 0;
       for (let i = 0; i < nIn; i++) {
         const d = C.DESC_BASE + i * C.DESC_INTS;
         const dt = DT[ctrl[d]];
@@ -149,6 +156,7 @@ async function serve(session, job) {
         buf.set(data.subarray(offset, offset + length));
         const view = new dt[1](buf.buffer, 0, length / dt[2]);
         feeds[inputNames[i]] = new ort.Tensor(dt[0], dt[0] === 'bool' ? Uint8Array.from(view) : view, dims);
+        bytes += buf.length;
       }
       let results = runSession(session, feeds);
       if (typeof results.then === 'function') results = await results;
@@ -158,28 +166,40 @@ async function serve(session, job) {
         const code = CODE[t.type];
         if (!code) throw new Error('output "' + outputNames[o] + '" has unsupported type ' + t.type);
         const src = t.data;
-        const bytes = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
-        if (end + bytes.length > data.length) throw new Error('output "' + outputNames[o] + '" (' + bytes.length + ' bytes) does not fit the slot; raise slotBytes');
+        const out = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
+        if (end + out.length > data.length) throw new Error('output "' + outputNames[o] + '" (' + out.length + ' bytes) does not fit the slot; raise slotBytes');
         if (t.dims.length > C.MAX_RANK) throw new Error('output "' + outputNames[o] + '" has rank ' + t.dims.length + ' > ' + C.MAX_RANK);
-        data.set(bytes, end);
+        data.set(out, end);
         const d = C.DESC_BASE + (nIn + o) * C.DESC_INTS;
         ctrl[d] = code;
         ctrl[d + 1] = t.dims.length;
         for (let r = 0; r < t.dims.length; r++) ctrl[d + 2 + r] = Number(t.dims[r]);
         ctrl[d + 2 + C.MAX_RANK] = end;
-        ctrl[d + 3 + C.MAX_RANK] = bytes.length;
-        end = align8(end + bytes.length);
+        ctrl[d + 3 + C.MAX_RANK] = out.length;
+        end = align8(end + out.length);
+        bytes += out.length;
       }
       ctrl[C.N_OUT] = outputNames.length;
       Atomics.store(ctrl, C.STATE, C.DONE);
       Atomics.notify(ctrl, C.STATE);
+      kept.feeds = feeds;
+      kept.results = results;
+      kept.bytes = bytes;
     } catch (error) {
       fail(ctrl, data, error && error.message ? error.message : String(error));
     }
     doneAt = performance.now();
   }
+}
+
+async function serve(session, job) {
+  const ctrl = new Int32Array(job.sab, 0, C.HEADER_BYTES / 4);
+  const data = new Uint8Array(job.sab, C.HEADER_BYTES);
+  await serveBatches(session, ctrl, data, job.inputNames, job.outputNames, job.spinMicros / 1000);
   await session.release();
+  kept.session = session;
   staging.clear();
+  if (kept.bytes > KEEP_MAX_BYTES) { kept.feeds = null; kept.results = null; }
 }
 
 // What a released session leaves behind (its wrapper, its last tensors, native memory they hold)
@@ -228,5 +248,8 @@ parentPort.on('message', (m) => {
 // ONNX Runtime's environment (its allocators, logging, thread pools) is created once per thread,
 // before its first session: do it now, while booting (before traffic), not in the first swap.
 if (direct) direct.initOrt();
-parentPort.postMessage({ type: 'booted' });
+// This thread's Linux id, so that the main thread can set its scheduling class (threads.ts).
+let tid;
+try { tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop()); } catch { tid = undefined; }
+parentPort.postMessage({ type: 'booted', tid });
 `;
