@@ -14,7 +14,7 @@ import { packageRoot } from './package-root.js';
 import { planToJson } from './plan/json.js';
 
 /** Must equal fresco_core::ABI_VERSION (native/core/src/lib.rs); bump both together. */
-const NATIVE_ABI = 1;
+const NATIVE_ABI = 2;
 
 export interface NativeColumn {
   kind: 'f64' | 'f32' | 'i32' | 'i64' | 'bool' | 'dict' | 'utf8';
@@ -302,4 +302,17 @@ export function nativePredictGbdt(booster: string, x: Float32Array, rows: number
   } catch (error) {
     throw nativeError(error);
   }
+}
+
+// ---- thread scheduling classes (native/binding/src/sched.rs) ------------------------------------
+
+/**
+ * Moves thread `tid` of this process into Linux's SCHED_IDLE class (`background`) or back into
+ * the normal class. Returns undefined when done, or why not (another process's thread, the OS
+ * refused, not Linux). Never throws: callers treat scheduling as best effort.
+ */
+export function nativeSetThreadBackground(tid: number, background: boolean): string | undefined {
+  const b = load() as unknown as Binding & { setThreadBackground?(tid: number, background: boolean): string | null };
+  if (typeof b.setThreadBackground !== 'function') return `the native addon at ${nativeAddonPath()} cannot set scheduling classes; rebuild it: ${REBUILD}`;
+  return b.setThreadBackground(tid, background) ?? undefined;
 }

@@ -77,7 +77,7 @@ describe('native plans across the boundary', () => {
 
   it('loads the addon with the expected ABI', () => {
     const info = nativeInfo();
-    expect(info.abi).toBe(1);
+    expect(info.abi).toBe(2);
     expect(info.path).toBe(nativeAddonPath());
   });
 
@@ -241,6 +241,6 @@ describe('native plans across the boundary', () => {
       setNativeAddonPathForTests(undefined);
       rmSync(dir, { recursive: true, force: true });
     }
-    expect(nativeInfo().abi).toBe(1);
+    expect(nativeInfo().abi).toBe(2);
   });
 });

@@ -144,6 +144,8 @@ export class LoadedModel {
         }
       }
     }
+    // Warm: from now on its threads serve, in the normal scheduling class (pool/threads.ts).
+    for (const worker of this.#workers) worker.toForeground();
     this.state = 'ready';
     this.#metrics?.trackUtilization(this.#key, this.name, String(this.version), this.#workers.length, () => this.#workers.reduce((a, w) => a + w.busyMs, 0));
     this.#log.info({ provider: this.provider, instances: this.#workers.length, slotBytes }, 'model version loaded and warmed up');

@@ -23,7 +23,8 @@ import { ServingMetrics } from './metrics.js';
 import { errorReply, Predictor, responseFor } from './predict.js';
 import { decodeFrame, encodeFrame } from './protocol/codec.js';
 import type { ModelSettingsInput } from './settings.js';
-import { closeIdleThreads, keepSpareThreads } from './pool/threads.js';
+import { closeIdleThreads, inferenceThreadIds, keepSpareThreads } from './pool/threads.js';
+import { backgroundAllBut, currentThreadId, mayReturnToNormal } from './scheduling.js';
 
 const uWS = createRequire(import.meta.url)('uWebSockets.js') as typeof import('uWebSockets.js');
 
@@ -51,6 +52,13 @@ export interface ServerOptions {
   maxFrameBytes?: number;
   /** How often served registry refs are re-resolved (alias moves -> hot swap), in ms; 0 disables. Default 1000. */
   syncIntervalMs?: number;
+  /**
+   * Linux: at start, every thread of this process other than the event loop and the inference
+   * threads moves to the SCHED_IDLE scheduling class (V8's compiler and GC helpers, libuv's pool),
+   * so background work never delays a serving thread (scheduling.ts). Meant for a process that
+   * only serves, as `fresco serve` is; set false when the server shares its process. Default true.
+   */
+  prioritizeServing?: boolean;
   logger?: Logger;
 }
 
@@ -97,6 +105,7 @@ export class FrescoServer {
     // Booted before traffic, so that a hot swap opens its session in a waiting thread instead of
     // booting one under load (pool/threads.ts); a swap then hands the old version's threads back.
     await keepSpareThreads(Math.max(1, ...this.manager.loadedModels().map((m) => m.settings.instances)));
+    if (this.options.prioritizeServing ?? true) this.#prioritizeServing();
     const app = uWS.App();
     this.#app = app;
     app.ws<WsData>('/v1/ws', {
@@ -140,6 +149,14 @@ export class FrescoServer {
     this.#ready = true;
     this.log.info({ port: this.#port, models: this.manager.servedRefs().map((s) => `${s.ref} -> v${s.version}`) }, 'fresco serve: listening');
     return this;
+  }
+
+  /** Moves every thread but the event loop's and the inference threads into SCHED_IDLE (scheduling.ts). */
+  #prioritizeServing(): void {
+    const loop = currentThreadId();
+    if (loop === undefined) return;
+    const { moved, refused } = backgroundAllBut(new Set([loop, ...inferenceThreadIds()]));
+    this.log.info({ background: moved, refused, loadInBackground: mayReturnToNormal() }, 'serving threads first: background threads moved to SCHED_IDLE');
   }
 
   #enter(): void {

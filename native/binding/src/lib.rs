@@ -71,3 +71,6 @@ mod online;
 // Gradient-boosted trees (trainGbdt, predictGbdt) live in train.rs.
 mod train;
 
+// Thread scheduling classes for the serving process (setThreadBackground) live in sched.rs.
+mod sched;
+

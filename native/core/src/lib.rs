@@ -17,7 +17,7 @@ pub use plan::{parse_plan, Input, PlanSpec, SlotType, PLAN_FORMAT, PLAN_VERSION}
 
 /// The ABI version of the native addon; src/native.ts refuses an addon built with another one.
 /// Bump it whenever the binding's JavaScript-facing surface or the plan semantics change.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 #[cfg(test)]
 mod tests;

@@ -11,7 +11,7 @@ import type { TensorMsg } from '../protocol/messages.js';
 import {
   align8, DATA_END, DESC_BASE, DESC_INTS, DONE, ERR_LEN, ERROR, EXIT, HEADER_BYTES, HEADER_INTS, IDLE, MAX_RANK, MAX_TENSORS, N_IN, N_OUT, REQUEST, ROWS, SLEEPING, STATE,
 } from './layout.js';
-import { returnThread, takeThread } from './threads.js';
+import { returnThread, setThreadBackground, takeThread } from './threads.js';
 
 export interface WorkerOptions {
   modelPath: string;
@@ -54,6 +54,7 @@ export class InferenceWorker {
   #exitError: string | undefined;
   /** Set once the thread has no session of ours any more: its open failed, or it said `closed`. */
   #released: Promise<void>;
+  #detach: () => void = () => {};
   /** Milliseconds spent running batches, for the utilization metric. */
   busyMs = 0;
 
@@ -65,7 +66,7 @@ export class InferenceWorker {
     let released: () => void = () => {};
     this.#released = new Promise<void>((resolve) => (released = resolve));
     this.ready = new Promise<WorkerReady>((resolve, reject) => {
-      this.#worker.on('message', (m: { type: string; provider?: string; skipped?: string[]; message?: string }) => {
+      const onMessage = (m: { type: string; provider?: string; skipped?: string[]; message?: string }) => {
         if (m.type === 'ready') resolve({ provider: m.provider as string, skipped: m.skipped ?? [] });
         else if (m.type === 'failed') {
           // The open failed: the thread holds no session and waits for the next open.
@@ -73,17 +74,23 @@ export class InferenceWorker {
           released();
         } else if (m.type === 'closed') released();
         else if (m.type === 'crashed') this.#exitError = m.message; // the thread ends; its exit event follows
-      });
-      this.#worker.on('error', (error) => {
+      };
+      const onError = (error: Error) => {
         this.#exitError = error.message;
         reject(new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `inference worker crashed: ${error.message}`, { cause: error }));
-      });
-      this.#worker.on('exit', (code) => {
+      };
+      const onExit = (code: number) => {
         this.#exited = true;
         released();
         reject(new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `inference worker exited (code ${code}) before it was ready`));
-      });
+      };
+      this.#worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+      // The thread outlives this version (threads.ts): the next one attaches its own listeners.
+      this.#detach = () => this.#worker.off('message', onMessage).off('error', onError).off('exit', onExit);
     });
+    // ONNX Runtime's intra-op threads are started by the session and inherit the thread's
+    // scheduling class: a session with its own pool opens in the normal class (threads.ts).
+    if (options.intraOpThreads !== 1) setThreadBackground(this.#worker, false);
     // Lifecycle promise rejections are observed by whoever awaits `ready`; keep Node quiet otherwise.
     this.ready.catch(() => {});
     const { modelPath, providers, intraOpThreads, inputNames, outputNames } = options;
@@ -179,16 +186,23 @@ export class InferenceWorker {
    */
   async close(): Promise<void> {
     if (this.#exited) return;
+    // The release (ONNX Runtime freeing the session) is background work (threads.ts).
+    setThreadBackground(this.#worker, true);
     Atomics.store(this.#ctrl, STATE, EXIT);
     Atomics.notify(this.#ctrl, STATE);
     let timer: NodeJS.Timeout | undefined;
     const answered = await Promise.race([this.#released.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 5000)))]);
     clearTimeout(timer);
+    this.#detach();
     if (this.#exited) return;
     this.#exited = true;
     if (answered && returnThread(this.#worker)) return;
-    this.#worker.removeAllListeners();
     this.#worker.on('error', () => {}); // a thread ending with an error must not take the process down
     await this.#worker.terminate();
+  }
+
+  /** Called once the version is warm: the thread serves in the normal scheduling class (threads.ts). */
+  toForeground(): void {
+    setThreadBackground(this.#worker, false);
   }
 }

@@ -9,24 +9,62 @@
  * Idle threads are unref'd (they never keep the process alive) and at most MAX_IDLE wait; a
  * server boots spares ahead of its first swap (`keepSpareThreads`: as many as its largest
  * `instances`) and ends the idle ones when it closes (`closeIdleThreads`).
+ *
+ * Scheduling (../scheduling.ts): where the process may move a thread back out of SCHED_IDLE,
+ * a thread waits in the pool, opens and warms its next version and releases its last one in
+ * SCHED_IDLE, and serves in the normal class (`toForeground`, once its version is warm).
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { mayReturnToNormal, setBackground } from '../scheduling.js';
 import { WORKER_SOURCE } from './worker-source.js';
 
 const MAX_IDLE = 4;
 const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
 const idle: Worker[] = [];
+/** Every live inference thread: its Linux thread id once it has booted (it says so), and whether it did. */
+const live = new Map<Worker, { tid: number | undefined; booted: Promise<boolean> }>();
 
 function boot(): Worker {
-  return new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath } });
+  const thread = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath } });
+  const entry: { tid: number | undefined; booted: Promise<boolean> } = { tid: undefined, booted: Promise.resolve(false) };
+  entry.booted = new Promise<boolean>((resolve) => {
+    // The first message a thread sends is `booted`, with its thread id.
+    thread.once('message', (m: { type?: string; tid?: number }) => {
+      entry.tid = m?.type === 'booted' ? m.tid : undefined;
+      resolve(m?.type === 'booted');
+    });
+    thread.once('exit', () => {
+      resolve(false);
+      live.delete(thread);
+      // A thread that dies while idle (it should not) leaves the pool.
+      const at = idle.indexOf(thread);
+      if (at >= 0) idle.splice(at, 1);
+    });
+  });
+  live.set(thread, entry);
+  return thread;
+}
+
+/** Linux thread ids of the inference threads (idle or serving) that have booted. */
+export function inferenceThreadIds(): Set<number> {
+  return new Set([...live.values()].map((e) => e.tid).filter((tid): tid is number => tid !== undefined));
+}
+
+/**
+ * Moves an inference thread into SCHED_IDLE (`background`) or back, where this process may do
+ * both (a thread it could not move back would serve at idle priority); a no-op elsewhere.
+ */
+export function setThreadBackground(thread: Worker, background: boolean): void {
+  const tid = live.get(thread)?.tid;
+  if (tid === undefined || !mayReturnToNormal()) return;
+  setBackground(tid, background);
 }
 
 /** An inference thread for one model version: an idle one if there is one, else a new one. */
 export function takeThread(): Worker {
   const thread = idle.pop();
   if (!thread) return boot();
-  thread.removeAllListeners('exit');
   thread.removeAllListeners('error');
   thread.ref();
   return thread;
@@ -40,14 +78,9 @@ export function returnThread(thread: Worker): boolean {
   if (idle.length >= MAX_IDLE) return false;
   thread.removeAllListeners('message');
   thread.removeAllListeners('error');
-  thread.removeAllListeners('exit');
-  // A thread that dies while idle (it should not) leaves the pool.
-  thread.once('exit', () => {
-    const at = idle.indexOf(thread);
-    if (at >= 0) idle.splice(at, 1);
-  });
   thread.on('error', () => {});
   thread.unref();
+  setThreadBackground(thread, true);
   idle.push(thread);
   return true;
 }
@@ -57,12 +90,9 @@ export async function keepSpareThreads(count: number): Promise<void> {
   const booting: Promise<void>[] = [];
   for (let i = idle.length; i < Math.min(count, MAX_IDLE); i++) {
     const thread = boot();
+    thread.once('error', () => {});
     booting.push(
-      new Promise<boolean>((resolve) => {
-        thread.once('message', () => resolve(true));
-        thread.once('exit', () => resolve(false));
-        thread.once('error', () => {});
-      }).then((booted) => {
+      (live.get(thread) as { booted: Promise<boolean> }).booted.then((booted) => {
         if (booted && !returnThread(thread)) void thread.terminate();
       }),
     );
