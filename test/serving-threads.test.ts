@@ -79,4 +79,26 @@ describe('inference threads outlive model versions', () => {
     await servesOn(undefined);
     expect(idleThreads()).toBe(1);
   });
+
+  it('keeps a thread\'s slot for its next version, and gives a version that needs more a larger one', async () => {
+    await keepSpareThreads(1);
+    const rows = 400; // 400 x 50 float32 = 80,000 bytes of input
+    const batch = floats(Array.from({ length: rows * 50 }, (_, i) => ((i * 37) % 11) / 11));
+    batch.shape = [rows, 50];
+    const small = new InferenceWorker({ modelPath: model('mlp-50'), providers: ['cpu'], intraOpThreads: 1, inputNames: ['x'], outputNames: ['y'], slotBytes: 1 << 16 });
+    await small.ready;
+    const thread = small.threadId;
+    await expect(small.run(rows, [batch])).rejects.toMatchObject({ code: 'FRESCO_ERR_INPUT_INVALID' });
+    const [one] = await small.run(1, [floats(row(50))]);
+    await small.close();
+
+    const large = new InferenceWorker({ modelPath: model('mlp-50'), providers: ['cpu'], intraOpThreads: 1, inputNames: ['x'], outputNames: ['y'], slotBytes: 1 << 18 });
+    await large.ready;
+    expect(large.threadId).toBe(thread);
+    const [many] = await large.run(rows, [batch]);
+    expect(many!.shape).toEqual([rows, 1]);
+    // The first row of the big batch is the row run alone on the small slot.
+    expect((many!.data as Float32Array)[0]).toBeCloseTo((one!.data as Float32Array)[0]!, 6);
+    await large.close();
+  });
 });

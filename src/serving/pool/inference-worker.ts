@@ -59,10 +59,14 @@ export class InferenceWorker {
   busyMs = 0;
 
   constructor(readonly options: WorkerOptions) {
-    const sab = new SharedArrayBuffer(HEADER_BYTES + align8(options.slotBytes));
+    const dataBytes = align8(options.slotBytes);
+    const { thread, slot: sab } = takeThread(HEADER_BYTES + dataBytes);
+    this.#worker = thread;
     this.#ctrl = new Int32Array(sab, 0, HEADER_INTS);
-    this.#data = new Uint8Array(sab, HEADER_BYTES);
-    this.#worker = takeThread();
+    this.#data = new Uint8Array(sab, HEADER_BYTES, dataBytes);
+    // The slot may come from the thread's last version, whose close left EXIT in it.
+    Atomics.store(this.#ctrl, STATE, IDLE);
+    Atomics.store(this.#ctrl, SLEEPING, 0);
     let released: () => void = () => {};
     this.#released = new Promise<void>((resolve) => (released = resolve));
     this.ready = new Promise<WorkerReady>((resolve, reject) => {
@@ -94,7 +98,7 @@ export class InferenceWorker {
     // Lifecycle promise rejections are observed by whoever awaits `ready`; keep Node quiet otherwise.
     this.ready.catch(() => {});
     const { modelPath, providers, intraOpThreads, inputNames, outputNames } = options;
-    this.#worker.postMessage({ type: 'open', sab, modelPath, providers, intraOpThreads, inputNames, outputNames, spinMicros: options.spinMicros ?? 50 });
+    this.#worker.postMessage({ type: 'open', sab, slotBytes: dataBytes, modelPath, providers, intraOpThreads, inputNames, outputNames, spinMicros: options.spinMicros ?? 50 });
   }
 
   get busy(): boolean {

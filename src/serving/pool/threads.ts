@@ -22,12 +22,24 @@ import { WORKER_SOURCE } from './worker-source.js';
 const MAX_IDLE = 4;
 const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
 const idle: Worker[] = [];
-/** Every live inference thread: its Linux thread id once it has booted (it says so), and whether it did. */
-const live = new Map<Worker, { tid: number | undefined; booted: Promise<boolean> }>();
+interface Entry {
+  /** Its Linux thread id, once it has booted (it says so). */
+  tid: number | undefined;
+  booted: Promise<boolean>;
+  /**
+   * Its shared-memory slot (layout.ts), kept from one version to the next: a new one of a
+   * megabyte or more is zero-filled page by page on the event loop (0.5-1 ms of page faults,
+   * measured during hot swaps), so only a version that needs a larger slot gets a new one.
+   */
+  slot: SharedArrayBuffer | undefined;
+}
+
+/** Every live inference thread. */
+const live = new Map<Worker, Entry>();
 
 function boot(): Worker {
   const thread = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath } });
-  const entry: { tid: number | undefined; booted: Promise<boolean> } = { tid: undefined, booted: Promise.resolve(false) };
+  const entry: Entry = { tid: undefined, booted: Promise.resolve(false), slot: undefined };
   entry.booted = new Promise<boolean>((resolve) => {
     // The first message a thread sends is `booted`, with its thread id.
     thread.once('message', (m: { type?: string; tid?: number }) => {
@@ -61,13 +73,19 @@ export function setThreadBackground(thread: Worker, background: boolean): void {
   setBackground(tid, background);
 }
 
-/** An inference thread for one model version: an idle one if there is one, else a new one. */
-export function takeThread(): Worker {
-  const thread = idle.pop();
-  if (!thread) return boot();
-  thread.removeAllListeners('error');
-  thread.ref();
-  return thread;
+/**
+ * An inference thread for one model version (an idle one if there is one, else a new one), and
+ * its slot of at least `slotBytes` bytes (the thread's own, when it is large enough).
+ */
+export function takeThread(slotBytes: number): { thread: Worker; slot: SharedArrayBuffer } {
+  let thread = idle.pop();
+  if (thread) {
+    thread.removeAllListeners('error');
+    thread.ref();
+  } else thread = boot();
+  const entry = live.get(thread) as Entry;
+  if (!entry.slot || entry.slot.byteLength < slotBytes) entry.slot = new SharedArrayBuffer(slotBytes);
+  return { thread, slot: entry.slot };
 }
 
 /**

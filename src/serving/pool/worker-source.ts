@@ -38,7 +38,7 @@ try {
   if (b && typeof b.initOrt === 'function' && b.binding && typeof b.binding.InferenceSession === 'function') direct = b;
 } catch { direct = null; }
 
-// job: the open message (modelPath, providers, intraOpThreads, inputNames, outputNames, sab, spinMicros).
+// job: the open message (modelPath, providers, intraOpThreads, inputNames, outputNames, sab, slotBytes, spinMicros).
 function createSession(job, options) {
   if (!direct) return ort.InferenceSession.create(job.modelPath, options);
   const native = new direct.binding.InferenceSession();
@@ -194,7 +194,7 @@ async function serveBatches(session, ctrl, data, inputNames, outputNames, spinMs
 
 async function serve(session, job) {
   const ctrl = new Int32Array(job.sab, 0, C.HEADER_BYTES / 4);
-  const data = new Uint8Array(job.sab, C.HEADER_BYTES);
+  const data = new Uint8Array(job.sab, C.HEADER_BYTES, job.slotBytes);
   await serveBatches(session, ctrl, data, job.inputNames, job.outputNames, job.spinMicros / 1000);
   await session.release();
   kept.session = session;
