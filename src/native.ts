@@ -44,6 +44,7 @@ type PlanHandle = object;
 interface Binding {
   abiVersion(): number;
   compilePlan(json: string): PlanHandle;
+  compilePlanAsync?(json: string): Promise<PlanHandle>;
   planInfo(handle: PlanHandle): { inputCount: number; outputCount: number; strInputCount: number; inputNames: string[] };
   planRun(handle: PlanHandle, columns: unknown, rows: number, out: Float32Array): void;
   planRunRow(handle: PlanHandle, numeric: unknown, strings: unknown, out: unknown): void;
@@ -174,6 +175,22 @@ export function compileNativePlan(plan: unknown): NativePlan {
   }
   try {
     return new CompiledNativePlan(b, b.compilePlan(json));
+  } catch (error) {
+    throw nativeError(error);
+  }
+}
+
+/**
+ * compileNativePlan with the parse and compile on libuv's thread pool (the event loop only turns
+ * the plan into JSON text and wraps the result): a server compiles a version's plan this way
+ * while it serves the old one.
+ */
+export async function compileNativePlanAsync(plan: unknown): Promise<NativePlan> {
+  const b = load();
+  const json = typeof plan === 'string' ? plan : planToJson(plan);
+  if (typeof b.compilePlanAsync !== 'function') throw new FrescoError('FRESCO_ERR_NATIVE_STALE', `The native addon at ${nativeAddonPath()} cannot compile plans off the event loop; rebuild it: ${REBUILD}.`);
+  try {
+    return new CompiledNativePlan(b, await b.compilePlanAsync(json));
   } catch (error) {
     throw nativeError(error);
   }

@@ -9,6 +9,7 @@ import { FrescoError, type ErrorCode } from '../src/errors/index.js';
 import {
   assembleColumns,
   compileNativePlan,
+  compileNativePlanAsync,
   nativeAddonPath,
   nativeInfo,
   setNativeAddonPathForTests,
@@ -153,6 +154,16 @@ describe('native plans across the boundary', () => {
       [plan([num], [{ op: 'const', value: 1n }], [1]), /cannot be serialized to JSON/],
     ];
     for (const [p, message] of cases) expectError(() => compileNativePlan(p), 'FRESCO_ERR_PLAN_INVALID', message);
+  });
+
+  it('compiles off the event loop to the same plan, and rejects a malformed one with the same error', async () => {
+    const columns: NativeColumn[] = [{ kind: 'f64', values: new Float64Array([1, NaN, 3]) }, utf8(['SFO', null, 'Jfk']), { kind: 'f64', values: new Float64Array([0, 7_200_000, NaN]) }];
+    const compiled = await compileNativePlanAsync(SMALL);
+    expect(compiled.outputCount).toBe(9);
+    expect(Array.from(compiled.run(columns, 3))).toEqual(Array.from(compileNativePlan(SMALL).run(columns, 3)));
+    const bad = plan([{ name: 'x', type: 'num' }], [{ op: 'add', args: [0] }], []);
+    await expect(compileNativePlanAsync(bad)).rejects.toMatchObject({ code: 'FRESCO_ERR_PLAN_INVALID', message: expect.stringMatching(/^op 0 \(add\): expects 2 args, got 1/) });
+    await expect(compileNativePlanAsync('{not json')).rejects.toMatchObject({ code: 'FRESCO_ERR_PLAN_INVALID' });
   });
 
   it('rejects every class of malformed input with FRESCO_ERR_PLAN_INPUT, naming the input', () => {

@@ -3,7 +3,7 @@
  * Run them natively (compilePlan) everywhere it matters; the reference evaluator (runReference)
  * defines the semantics and backs the parity tests.
  */
-import { compileNativePlan, type NativePlan } from '../native.js';
+import { compileNativePlan, compileNativePlanAsync, type NativePlan } from '../native.js';
 import { runReference } from './reference.js';
 import type { Column } from './types.js';
 
@@ -17,6 +17,11 @@ export type CompiledPlan = NativePlan;
 /** Compiles a plan for the native core, once; the result runs batches (`run`) and single rows (`runRow`). */
 export function compilePlan(plan: unknown): CompiledPlan {
   return compileNativePlan(plan);
+}
+
+/** compilePlan with the compile itself off the event loop (a server loading a version under load). */
+export function compilePlanAsync(plan: unknown): Promise<CompiledPlan> {
+  return compileNativePlanAsync(plan);
 }
 
 export type Engine = 'native' | 'reference';

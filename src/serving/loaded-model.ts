@@ -10,7 +10,7 @@ import { FrescoError, toFrescoError } from '../errors/index.js';
 import type { ModelPackage } from '../models/index.js';
 import { resolveInPackage } from '../models/index.js';
 import type { FeatureLookup } from './feature-lookup.js';
-import { compilePlan, type CompiledPlan } from '../plan/index.js';
+import { compilePlanAsync, type CompiledPlan } from '../plan/index.js';
 import { inputPreparer, type InputPreparer, type Prepared } from './inputs.js';
 import type { ServingMetrics, VersionMeters } from './metrics.js';
 import { InferenceWorker } from './pool/inference-worker.js';
@@ -96,7 +96,7 @@ export class LoadedModel {
     // preparer, then open and warm the workers.
     let model: LoadedModel;
     try {
-      const compiled = options.pkg.plan && options.pkg.manifest.input_kind === 'dataframe' ? compilePlan(options.pkg.plan) : undefined;
+      const compiled = options.pkg.plan && options.pkg.manifest.input_kind === 'dataframe' ? await compilePlanAsync(options.pkg.plan) : undefined;
       await betweenLoadSteps();
       model = new LoadedModel(options, compiled);
     } catch (error) {

@@ -71,6 +71,7 @@ export class ModelManager {
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #shadowLog = new Map<string, ShadowRecord[]>();
   readonly #packages = new Map<string, ModelPackage>();
+  readonly #settings = new Map<string, ModelSettings>();
   #closed = false;
 
   constructor(readonly options: ManagerOptions) {}
@@ -80,7 +81,11 @@ export class ModelManager {
   }
 
   settingsFor(name: string): ModelSettings {
-    return parseModelSettings({ ...this.options.defaults, ...this.options.models?.[name] }, `settings of model "${name}"`);
+    // Parsed once per model name: the settings are fixed for the manager's life, and a hot swap
+    // should not spend its event-loop time validating them again.
+    let settings = this.#settings.get(name);
+    if (!settings) this.#settings.set(name, (settings = parseModelSettings({ ...this.options.defaults, ...this.options.models?.[name] }, `settings of model "${name}"`)));
+    return settings;
   }
 
   /** Starts serving `ref` (a registry ref, or a package folder). Resolves once it is loaded and warm. */

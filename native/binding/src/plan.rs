@@ -243,40 +243,72 @@ unsafe fn with_plan<T>(
     r
 }
 
+/// Wraps a compiled plan in the opaque handle the other plan functions take (a JS external that
+/// frees the plan when it is collected).
+unsafe fn plan_external(env: sys::napi_env, plan: Plan) -> BResult<Unknown<'static>> {
+    let k = plan.spec().str_input_count();
+    let reported = (plan.scratch_bytes() as i64).max(1);
+    let state = Box::new(PlanState {
+        magic: MAGIC,
+        busy: false,
+        plan,
+        row_strings: vec![Vec::new(); k],
+        row_null: vec![true; k],
+        reported,
+    });
+    let raw = Box::into_raw(state);
+    let mut value = ptr::null_mut();
+    if sys::napi_create_external(env, raw.cast(), Some(finalize_plan), ptr::null_mut(), &mut value)
+        != sys::Status::napi_ok
+    {
+        drop(Box::from_raw(raw));
+        return Err(napi_fail("create external"));
+    }
+    let mut adjusted = 0;
+    sys::napi_adjust_external_memory(env, reported, &mut adjusted);
+    Ok(Unknown::from_raw_unchecked(env, value))
+}
+
 /// Parses, validates and compiles plan JSON (errors: FRESCO_ERR_PLAN_INVALID); returns an
 /// opaque handle for the other plan functions.
 #[napi]
 pub fn compile_plan(env: Env, json: String) -> napi::Result<Unknown<'static>> {
     let r = (|| unsafe {
         let plan = guarded("compile", || Plan::compile(&json))?;
-        let k = plan.spec().str_input_count();
-        let reported = (plan.scratch_bytes() as i64).max(1);
-        let state = Box::new(PlanState {
-            magic: MAGIC,
-            busy: false,
-            plan,
-            row_strings: vec![Vec::new(); k],
-            row_null: vec![true; k],
-            reported,
-        });
-        let raw = Box::into_raw(state);
-        let mut value = ptr::null_mut();
-        if sys::napi_create_external(
-            env.raw(),
-            raw.cast(),
-            Some(finalize_plan),
-            ptr::null_mut(),
-            &mut value,
-        ) != sys::Status::napi_ok
-        {
-            drop(Box::from_raw(raw));
-            return Err(napi_fail("create external"));
-        }
-        let mut adjusted = 0;
-        sys::napi_adjust_external_memory(env.raw(), reported, &mut adjusted);
-        Ok(Unknown::from_raw_unchecked(env.raw(), value))
+        plan_external(env.raw(), plan)
     })();
     throw(&env, r)
+}
+
+/// A core error as the rejection of a promise: "[FRESCO_ERR_...] message" (src/native.ts reads
+/// the code back out of the message).
+fn tagged(e: PlanError) -> napi::Error {
+    napi::Error::from_reason(format!("[{}] {}", e.code.as_str(), e.message))
+}
+
+/// compilePlanAsync's work: the parse and compile run on libuv's thread pool, so that a server
+/// loading a model version (a hot swap) keeps its event loop for requests.
+pub struct CompilePlanTask {
+    json: String,
+}
+
+impl Task for CompilePlanTask {
+    type Output = Plan;
+    type JsValue = Unknown<'static>;
+
+    fn compute(&mut self) -> napi::Result<Plan> {
+        guarded("compile", || Plan::compile(&self.json)).map_err(tagged)
+    }
+
+    fn resolve(&mut self, env: Env, plan: Plan) -> napi::Result<Unknown<'static>> {
+        unsafe { plan_external(env.raw(), plan) }.map_err(tagged)
+    }
+}
+
+/// compilePlan off the event loop: resolves with the same handle, or rejects with its error.
+#[napi]
+pub fn compile_plan_async(json: String) -> AsyncTask<CompilePlanTask> {
+    AsyncTask::new(CompilePlanTask { json })
 }
 
 /// The plan's shape, read once by src/native.ts.
