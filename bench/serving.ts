@@ -365,6 +365,7 @@ export async function runServingBenchmarks(log: (line: string) => void): Promise
       if (windows.some(([a, b]) => s >= a - 50 && s <= b + 250)) inWindow.push(swapped.latency[i] as number);
     }
     swapRounds.push({ load, windowP99: percentile(inWindow, 99), allP99: percentile(swapped.latency, 99), requests: inWindow.length, errors: swapped.errorCount, errorText: swapped.errors.slice(0, 3).join('; '), swapMs: windows[0]![1] - windows[0]![0] });
+    log(`  round ${round + 1}: window p99 ${percentile(inWindow, 99).toFixed(2)} ms; ${slowByTime(swapped, windows, 2 * steadyP99)}`);
   }
   const swapMedian = [...swapRounds].sort((a, b) => a.windowP99 - b.windowP99)[1]!;
   const swapErrors = swapRounds.reduce((n, r) => n + r.errors, 0);
@@ -404,3 +405,25 @@ export async function runServingBenchmarks(log: (line: string) => void): Promise
 }
 
 const r0 = (v: number) => v.toFixed(0);
+
+/**
+ * Where the slow requests of a swap run were (diagnostics for docs/serving.md): per swap, how many
+ * requests took over `limitMs`, by 10 ms of their scheduled time after the swap started
+ * ("0:12 40:3": 12 in the first 10 ms, 3 from 40 to 50 ms).
+ */
+function slowByTime(run: LoadResult, windows: [number, number][], limitMs: number): string {
+  return windows
+    .map(([from, to], i) => {
+      const buckets = new Map<number, number>();
+      let slow = 0;
+      for (let k = 0; k < run.scheduledAt.length; k++) {
+        const s = run.scheduledAt[k] as number;
+        if (s < from - 50 || s > to + 250 || !((run.latency[k] as number) > limitMs)) continue;
+        slow++;
+        const b = Math.floor((s - from) / 10) * 10;
+        buckets.set(b, (buckets.get(b) ?? 0) + 1);
+      }
+      return `swap ${i + 1} (${(to - from).toFixed(1)} ms): ${slow} over ${limitMs.toFixed(2)} ms [${[...buckets].map(([b, n]) => `${b}:${n}`).join(' ')}]`;
+    })
+    .join('; ');
+}
