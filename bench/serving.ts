@@ -138,6 +138,13 @@ class ServerProcess {
     return m.ms as number;
   }
 
+  /** The server's GC pauses of 1 ms or more since the last call: [epoch ms, ms, perf_hooks kind]. */
+  async gcPauses(): Promise<[number, number, number][]> {
+    const answer = this.#next('pauses');
+    this.#child.send({ cmd: 'pauses' });
+    return (await answer).gc as [number, number, number][];
+  }
+
   async rssMb(gc = true): Promise<number> {
     const answer = this.#next('rss');
     this.#child.send({ cmd: 'rss', gc });
@@ -350,6 +357,7 @@ export async function runServingBenchmarks(log: (line: string) => void): Promise
     const swapping = runLoad(userLoad, fresco.pid, tmp, () => started());
     const windows: [number, number][] = [];
     await measuring;
+    await fresco.gcPauses();
     await new Promise((r) => setTimeout(r, 2000));
     for (const version of [2, 1]) {
       const from = performance.timeOrigin + performance.now();
@@ -365,7 +373,9 @@ export async function runServingBenchmarks(log: (line: string) => void): Promise
       if (windows.some(([a, b]) => s >= a - 50 && s <= b + 250)) inWindow.push(swapped.latency[i] as number);
     }
     swapRounds.push({ load, windowP99: percentile(inWindow, 99), allP99: percentile(swapped.latency, 99), requests: inWindow.length, errors: swapped.errorCount, errorText: swapped.errors.slice(0, 3).join('; '), swapMs: windows[0]![1] - windows[0]![0] });
-    log(`  round ${round + 1}: window p99 ${percentile(inWindow, 99).toFixed(2)} ms; ${slowByTime(swapped, windows, 2 * steadyP99)}`);
+    const pauses = (await fresco.gcPauses()).filter(([at]) => windows.some(([a, b]) => at >= a - 50 && at <= b + 250));
+    const gcText = pauses.map(([at, ms, kind]) => `${kind === 4 ? 'major' : kind === 1 ? 'minor' : `kind ${kind}`} ${ms.toFixed(1)} ms at +${(at - windows.find(([a, b]) => at >= a - 50 && at <= b + 250)![0]).toFixed(0)} ms`).join(', ');
+    log(`  round ${round + 1}: window p99 ${percentile(inWindow, 99).toFixed(2)} ms; ${slowByTime(swapped, windows, 2 * steadyP99)}; GC pauses >= 1 ms in windows: ${gcText || 'none'}`);
   }
   const swapMedian = [...swapRounds].sort((a, b) => a.windowP99 - b.windowP99)[1]!;
   const swapErrors = swapRounds.reduce((n, r) => n + r.errors, 0);

@@ -6,12 +6,15 @@
  * It sends { type: 'listening', port } once ready, then answers commands over the IPC channel:
  *   { cmd: 'swap', ref, version } -> { type: 'swapped', ms }       (Fresco: hot swap in place)
  *   { cmd: 'rss', gc? }           -> { type: 'rss', mb }
+ *   { cmd: 'pauses' }             -> { type: 'pauses', gc: [epoch ms, ms, kind][] }  (GC pauses of 1 ms
+ *                                    or more since the last ask; kind as perf_hooks' gc entries)
  *   { cmd: 'close' }              -> { type: 'closed' }, then exits
  * Fresco serves the serving fixture (load/fixtures.ts): mlp-50@production and user-score@production,
  * user-score's features read from the embedded online store.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import pino from 'pino';
 import { packageRoot } from '../../src/package-root.js';
 import { FrescoServer } from '../../src/serving/index.js';
@@ -21,7 +24,7 @@ import { makeServingFixture } from './fixtures.js';
 // A bench that dies leaves no server behind: the IPC channel's end is this process's end.
 process.on('disconnect', () => process.exit(0));
 
-type Command = { cmd: 'swap'; ref: string; version: number } | { cmd: 'rss'; gc?: boolean } | { cmd: 'close' };
+type Command = { cmd: 'swap'; ref: string; version: number } | { cmd: 'rss'; gc?: boolean } | { cmd: 'pauses' } | { cmd: 'close' };
 
 // Started by hand (no IPC channel): the messages go to stdout, and the server runs until killed.
 const send = (m: unknown) => (process.send ? process.send(m) : console.log(JSON.stringify(m)));
@@ -55,8 +58,15 @@ if (kind === 'fastify') {
     logger: pino({ level: 'warn' }),
     syncIntervalMs: 0,
   }).start();
+  // The event loop's garbage-collection pauses, for the swap diagnostics (bench/serving.ts).
+  const pauses: [number, number, number][] = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (e.duration >= 1) pauses.push([performance.timeOrigin + e.startTime, e.duration, ((e as { detail?: { kind?: number } }).detail?.kind ?? 0)]);
+  }).observe({ entryTypes: ['gc'] });
   process.on('message', (m: Command) => {
-    if (m.cmd === 'swap') {
+    if (m.cmd === 'pauses') {
+      send({ type: 'pauses', gc: pauses.splice(0) });
+    } else if (m.cmd === 'swap') {
       const t0 = performance.now();
       server.manager.swap(m.ref, m.version).then(
         () => send({ type: 'swapped', ms: performance.now() - t0 }),

@@ -102,16 +102,70 @@ function fail(ctrl, data, message) {
 }
 
 // The last batch's objects (feeds, ORT's results, their tensors), kept while the thread waits for
-// its next session. serveBatches' optimized code holds the hidden classes ("maps") of these objects
-// weakly; the full collection an idle thread runs after a release (below) would otherwise free
-// them, V8 would throw that code away ("weak objects"), and the next session on this thread would
-// start interpreted and recompile the loop (about 40 ms of background CPU) in the middle of a hot
-// swap. Not kept when the last batch was large (KEEP_MAX_BYTES): its buffers would stay allocated.
+// its next session. The per-batch functions' optimized code holds the hidden classes ("maps") of
+// these objects weakly; the full collection an idle thread runs after a release (below) would
+// otherwise free them, V8 would throw that code away ("weak objects"), and the next session on
+// this thread would run interpreted until recompiled (tens of ms of background CPU) in the middle
+// of a hot swap. Not kept when the last batch was large (KEEP_MAX_BYTES): its buffers would stay.
 const KEEP_MAX_BYTES = 1 << 16;
 const kept = { session: null, feeds: null, results: null, bytes: 0 };
 
-// The hot loop: one session's batches until the main thread writes EXIT. Kept free of per-session
-// set-up and of the release, so its compiled code serves the next session on this thread as is.
+// One batch's inputs, from the slot into ORT tensors. Per batch, not per session (like
+// writeOutputs): called thousands of times, it is optimized as a function, and the compiled code
+// serves every later session of this thread; a loop that ran once per session would be compiled
+// on-stack anew for each one.
+function readInputs(ctrl, data, inputNames) {
+  const nIn = ctrl[C.N_IN];
+  const feeds = {};
+  let bytes = 0;
+  for (let i = 0; i < nIn; i++) {
+    const d = C.DESC_BASE + i * C.DESC_INTS;
+    const dt = DT[ctrl[d]];
+    const rank = ctrl[d + 1];
+    const dims = [];
+    for (let r = 0; r < rank; r++) dims.push(ctrl[d + 2 + r]);
+    const offset = ctrl[d + 2 + C.MAX_RANK];
+    const length = ctrl[d + 3 + C.MAX_RANK];
+    const buf = stage(i, dt[1], length / dt[2]);
+    buf.set(data.subarray(offset, offset + length));
+    const view = new dt[1](buf.buffer, 0, length / dt[2]);
+    feeds[inputNames[i]] = new ort.Tensor(dt[0], dt[0] === 'bool' ? Uint8Array.from(view) : view, dims);
+    bytes += buf.length;
+  }
+  kept.feeds = feeds;
+  kept.bytes = bytes;
+  return feeds;
+}
+
+// ORT's outputs into the slot after the inputs, with their descriptors; then DONE.
+function writeOutputs(ctrl, data, results, outputNames) {
+  const nIn = ctrl[C.N_IN];
+  let end = align8(ctrl[C.DATA_END]);
+  for (let o = 0; o < outputNames.length; o++) {
+    const t = results[outputNames[o]];
+    const code = CODE[t.type];
+    if (!code) throw new Error('output "' + outputNames[o] + '" has unsupported type ' + t.type);
+    const src = t.data;
+    const out = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
+    if (end + out.length > data.length) throw new Error('output "' + outputNames[o] + '" (' + out.length + ' bytes) does not fit the slot; raise slotBytes');
+    if (t.dims.length > C.MAX_RANK) throw new Error('output "' + outputNames[o] + '" has rank ' + t.dims.length + ' > ' + C.MAX_RANK);
+    data.set(out, end);
+    const d = C.DESC_BASE + (nIn + o) * C.DESC_INTS;
+    ctrl[d] = code;
+    ctrl[d + 1] = t.dims.length;
+    for (let r = 0; r < t.dims.length; r++) ctrl[d + 2 + r] = Number(t.dims[r]);
+    ctrl[d + 2 + C.MAX_RANK] = end;
+    ctrl[d + 3 + C.MAX_RANK] = out.length;
+    end = align8(end + out.length);
+    kept.bytes += out.length;
+  }
+  kept.results = results;
+  ctrl[C.N_OUT] = outputNames.length;
+  Atomics.store(ctrl, C.STATE, C.DONE);
+  Atomics.notify(ctrl, C.STATE);
+}
+
+// One session's batches until the main thread writes EXIT: wait for a batch, run it, answer.
 async function serveBatches(session, ctrl, data, inputNames, outputNames, spinMs) {
   // When the last batch finished, and how long the slot then stayed empty (ms).
   let doneAt = performance.now();
@@ -141,50 +195,9 @@ async function serveBatches(session, ctrl, data, inputNames, outputNames, spinMs
     }
     lastGap = performance.now() - doneAt;
     try {
-      const nIn = ctrl[C.N_IN];
-      const feeds = {};
-      let bytes = 0;
-      for (let i = 0; i < nIn; i++) {
-        const d = C.DESC_BASE + i * C.DESC_INTS;
-        const dt = DT[ctrl[d]];
-        const rank = ctrl[d + 1];
-        const dims = [];
-        for (let r = 0; r < rank; r++) dims.push(ctrl[d + 2 + r]);
-        const offset = ctrl[d + 2 + C.MAX_RANK];
-        const length = ctrl[d + 3 + C.MAX_RANK];
-        const buf = stage(i, dt[1], length / dt[2]);
-        buf.set(data.subarray(offset, offset + length));
-        const view = new dt[1](buf.buffer, 0, length / dt[2]);
-        feeds[inputNames[i]] = new ort.Tensor(dt[0], dt[0] === 'bool' ? Uint8Array.from(view) : view, dims);
-        bytes += buf.length;
-      }
-      let results = runSession(session, feeds);
+      let results = runSession(session, readInputs(ctrl, data, inputNames));
       if (typeof results.then === 'function') results = await results;
-      let end = align8(ctrl[C.DATA_END]);
-      for (let o = 0; o < outputNames.length; o++) {
-        const t = results[outputNames[o]];
-        const code = CODE[t.type];
-        if (!code) throw new Error('output "' + outputNames[o] + '" has unsupported type ' + t.type);
-        const src = t.data;
-        const out = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
-        if (end + out.length > data.length) throw new Error('output "' + outputNames[o] + '" (' + out.length + ' bytes) does not fit the slot; raise slotBytes');
-        if (t.dims.length > C.MAX_RANK) throw new Error('output "' + outputNames[o] + '" has rank ' + t.dims.length + ' > ' + C.MAX_RANK);
-        data.set(out, end);
-        const d = C.DESC_BASE + (nIn + o) * C.DESC_INTS;
-        ctrl[d] = code;
-        ctrl[d + 1] = t.dims.length;
-        for (let r = 0; r < t.dims.length; r++) ctrl[d + 2 + r] = Number(t.dims[r]);
-        ctrl[d + 2 + C.MAX_RANK] = end;
-        ctrl[d + 3 + C.MAX_RANK] = out.length;
-        end = align8(end + out.length);
-        bytes += out.length;
-      }
-      ctrl[C.N_OUT] = outputNames.length;
-      Atomics.store(ctrl, C.STATE, C.DONE);
-      Atomics.notify(ctrl, C.STATE);
-      kept.feeds = feeds;
-      kept.results = results;
-      kept.bytes = bytes;
+      writeOutputs(ctrl, data, results, outputNames);
     } catch (error) {
       fail(ctrl, data, error && error.message ? error.message : String(error));
     }
