@@ -151,6 +151,40 @@ export class LoadedModel {
     this.#log.info({ provider: this.provider, instances: this.#workers.length, slotBytes }, 'model version loaded and warmed up');
   }
 
+  /**
+   * Runs `batches` warm-up batches of this version on each of `threads` idle inference
+   * threads (the spares a server keeps for hot swaps), then gives them back. A spare's batch
+   * code is then compiled before its first swap, instead of being interpreted, then compiled in
+   * the background, while it serves the swapped-in version (Triton-style model warm-up, done
+   * for the threads as well as for the version).
+   */
+  async rehearse(threads: number, batches: number): Promise<void> {
+    const { manifest, dir } = this.pkg;
+    const workers = Array.from({ length: threads }, () => new InferenceWorker({
+      modelPath: resolveInPackage(dir, manifest.model) as string,
+      // The provider this version opened with: the ones it fell back from would fail again.
+      providers: [this.provider],
+      intraOpThreads: this.settings.intraOpThreads,
+      inputNames: manifest.signature.inputs.map((s) => s.name),
+      outputNames: this.#outputNames,
+      slotBytes: this.settings.slotBytes ?? slotSize(this.pkg, this.settings.maxBatchSize),
+    }));
+    try {
+      await Promise.all(workers.map((w) => w.ready));
+      // Mostly single rows, and now and then a full batch (a larger staging buffer: its path too).
+      const one = this.#preparer.warmup(1);
+      const full = this.#preparer.warmup(this.settings.maxBatchSize);
+      await Promise.all(workers.map(async (w) => {
+        for (let i = 0; i < batches; i++) {
+          const batch = i % 16 === 15 ? full : one;
+          await w.run(batch.rows, this.#preparer.batchInputs([batch], batch.rows));
+        }
+      }));
+    } finally {
+      await Promise.all(workers.map((w) => w.close()));
+    }
+  }
+
   get inputKind(): 'dataframe' | 'tensor' {
     return this.pkg.manifest.input_kind;
   }

@@ -23,7 +23,7 @@ import { ServingMetrics } from './metrics.js';
 import { errorReply, Predictor, responseFor } from './predict.js';
 import { decodeFrame, encodeFrame } from './protocol/codec.js';
 import type { ModelSettingsInput } from './settings.js';
-import { closeIdleThreads, inferenceThreadIds, keepSpareThreads } from './pool/threads.js';
+import { closeIdleThreads, idleThreads, inferenceThreadIds, keepSpareThreads } from './pool/threads.js';
 import { backgroundAllBut, currentThreadId, mayReturnToNormal } from './scheduling.js';
 
 const uWS = createRequire(import.meta.url)('uWebSockets.js') as typeof import('uWebSockets.js');
@@ -67,6 +67,8 @@ interface WsData {
 }
 
 const FRAME_TYPE = 'application/x-fresco-frame';
+/** Warm-up batches each spare inference thread runs at start (about 60 ms): enough for V8 to optimize its batch code. */
+const REHEARSAL_BATCHES = 2000;
 
 export class FrescoServer {
   readonly manager: ModelManager;
@@ -105,6 +107,8 @@ export class FrescoServer {
     // Booted before traffic, so that a hot swap opens its session in a waiting thread instead of
     // booting one under load (pool/threads.ts); a swap then hands the old version's threads back.
     await keepSpareThreads(Math.max(1, ...this.manager.loadedModels().map((m) => m.settings.instances)));
+    // ...and rehearsed with a served version, so that their batch code is compiled before a swap.
+    await this.manager.loadedModels()[0]?.rehearse(idleThreads(), REHEARSAL_BATCHES);
     if (this.options.prioritizeServing ?? true) this.#prioritizeServing();
     const app = uWS.App();
     this.#app = app;
