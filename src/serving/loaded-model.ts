@@ -112,22 +112,22 @@ export class LoadedModel {
     }
   }
 
-  async #start(): Promise<void> {
+  /** An inference worker for this version (a thread from the pool, its session opening). */
+  #worker(providers: string[]): InferenceWorker {
     const { manifest, dir } = this.pkg;
-    const modelPath = resolveInPackage(dir, manifest.model) as string;
+    return new InferenceWorker({
+      modelPath: resolveInPackage(dir, manifest.model) as string,
+      providers,
+      intraOpThreads: this.settings.intraOpThreads,
+      inputNames: manifest.signature.inputs.map((s) => s.name),
+      outputNames: this.#outputNames,
+      slotBytes: this.settings.slotBytes ?? slotSize(this.pkg, this.settings.maxBatchSize),
+    });
+  }
+
+  async #start(): Promise<void> {
     const slotBytes = this.settings.slotBytes ?? slotSize(this.pkg, this.settings.maxBatchSize);
-    for (let i = 0; i < this.settings.instances; i++) {
-      this.#workers.push(
-        new InferenceWorker({
-          modelPath,
-          providers: this.settings.providers,
-          intraOpThreads: this.settings.intraOpThreads,
-          inputNames: manifest.signature.inputs.map((s) => s.name),
-          outputNames: this.#outputNames,
-          slotBytes,
-        }),
-      );
-    }
+    for (let i = 0; i < this.settings.instances; i++) this.#workers.push(this.#worker(this.settings.providers));
     const ready = await Promise.all(this.#workers.map((w) => w.ready));
     this.provider = ready[0]?.provider ?? 'cpu';
     for (const skipped of ready[0]?.skipped ?? []) this.#log.warn({ provider: skipped }, `execution provider unavailable, falling back: ${skipped}`);
@@ -159,16 +159,8 @@ export class LoadedModel {
    * for the threads as well as for the version).
    */
   async rehearse(threads: number, batches: number): Promise<void> {
-    const { manifest, dir } = this.pkg;
-    const workers = Array.from({ length: threads }, () => new InferenceWorker({
-      modelPath: resolveInPackage(dir, manifest.model) as string,
-      // The provider this version opened with: the ones it fell back from would fail again.
-      providers: [this.provider],
-      intraOpThreads: this.settings.intraOpThreads,
-      inputNames: manifest.signature.inputs.map((s) => s.name),
-      outputNames: this.#outputNames,
-      slotBytes: this.settings.slotBytes ?? slotSize(this.pkg, this.settings.maxBatchSize),
-    }));
+    // The provider this version opened with: the ones it fell back from would fail again.
+    const workers = Array.from({ length: threads }, () => this.#worker([this.provider]));
     try {
       await Promise.all(workers.map((w) => w.ready));
       // Mostly single rows, and now and then a full batch (a larger staging buffer: its path too).
