@@ -217,14 +217,14 @@ export async function runServingBenchmarks(log: (line: string) => void): Promise
   const rows: BenchRow[] = [];
   // 0. The hand-over alone: what the pool adds to a raw SAB + Atomics round trip.
   const hand = await measureHandover(20_000);
-  log(`hand-over: pool ${hand.pool.p50Us.toFixed(1)} µs p50 / ${hand.pool.p99Us.toFixed(1)} p99; raw ping-pong ${hand.raw.p50Us.toFixed(1)} / ${hand.raw.p99Us.toFixed(1)}; ORT on main ${hand.ortMain.p50Us.toFixed(1)} / ${hand.ortMain.p99Us.toFixed(1)}`);
+  log(`hand-over: pool ${hand.pool.p50Us.toFixed(1)} µs p50 / ${hand.pool.p99Us.toFixed(1)} p99; raw ping-pong ${hand.raw.p50Us.toFixed(1)} / ${hand.raw.p99Us.toFixed(1)}; ORT on main ${hand.ortMain.p50Us.toFixed(1)} / ${hand.ortMain.p99Us.toFixed(1)}; old-generation growth per round trip: pool ${hand.pool.oldBytesPerOp.toFixed(0)} B, raw waitAsync ${hand.raw.oldBytesPerOp.toFixed(0)} B, ORT on main ${hand.ortMain.oldBytesPerOp.toFixed(0)} B`);
   rows.push({
     name: 'hand-over: InferenceWorker.run (mlp-50, 1 row, main -> worker -> main), p50',
     baseline: 'raw SAB + Atomics.waitAsync ping-pong, empty work',
     nativeNs: hand.pool.p50Us * 1e3,
     baselineNs: hand.raw.p50Us * 1e3,
     speedup: hand.raw.p50Us / hand.pool.p50Us,
-    extra: { pool_p99_us: hand.pool.p99Us, raw_p99_us: hand.raw.p99Us, ort_on_main_p50_us: hand.ortMain.p50Us },
+    extra: { pool_p99_us: hand.pool.p99Us, raw_p99_us: hand.raw.p99Us, ort_on_main_p50_us: hand.ortMain.p50Us, pool_old_bytes_per_op: hand.pool.oldBytesPerOp, raw_old_bytes_per_op: hand.raw.oldBytesPerOp, ort_on_main_old_bytes_per_op: hand.ortMain.oldBytesPerOp },
   });
   // The event loop's work per dataframe request, alone (what the 5,000 req/s run needs the loop for).
   const [one, eight] = await measureMainPath(20_000, 5, [1, 8]);

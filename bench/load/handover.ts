@@ -12,6 +12,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { packageRoot } from '../../src/package-root.js';
@@ -121,9 +122,26 @@ export interface HandoverStats {
   meanUs: number;
   p50Us: number;
   p99Us: number;
+  /**
+   * Growth of V8's old generation per round trip, in bytes. Atomics.waitAsync leaves about 120 bytes
+   * there on every call that waits, collected only by a major GC: at 5,000 batches/s a major GC
+   * every few seconds, whose marking costs the event loop milliseconds (docs/serving.md).
+   */
+  oldBytesPerOp: number;
 }
 
-function summary(samples: Float64Array): HandoverStats {
+const oldSpaceUsed = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')?.space_used_size ?? NaN;
+
+/** Runs a measurement and records how much the old generation grew per iteration meanwhile. */
+async function withOldGrowth(run: () => Promise<Float64Array>): Promise<HandoverStats> {
+  const before = oldSpaceUsed();
+  const samples = await run();
+  const grown = oldSpaceUsed() - before;
+  // Shrunk: a major GC ran meanwhile, and the growth is unknown.
+  return { ...summary(samples), oldBytesPerOp: grown >= 0 ? grown / samples.length : NaN };
+}
+
+function summary(samples: Float64Array): Omit<HandoverStats, 'oldBytesPerOp'> {
   const s = Array.from(samples).sort((a, b) => a - b);
   const q = (p: number) => (s[Math.min(s.length - 1, Math.floor(p * s.length))] as number) * 1000;
   return { meanUs: (s.reduce((a, b) => a + b, 0) / s.length) * 1000, p50Us: q(0.5), p99Us: q(0.99) };
@@ -135,7 +153,7 @@ export async function measureHandover(iterations: number): Promise<{ raw: Handov
   const saved = N;
   N = iterations;
   try {
-    return { raw: summary(await rawAsync(0)), pool: summary(await pool(modelPath)), ortMain: summary(await ortMain(modelPath)) };
+    return { raw: await withOldGrowth(() => rawAsync(0)), pool: await withOldGrowth(() => pool(modelPath)), ortMain: await withOldGrowth(() => ortMain(modelPath)) };
   } finally {
     N = saved;
   }
