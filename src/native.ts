@@ -333,3 +333,23 @@ export function nativeSetThreadBackground(tid: number, background: boolean): str
   if (typeof b.setThreadBackground !== 'function') return `the native addon at ${nativeAddonPath()} cannot set scheduling classes; rebuild it: ${REBUILD}`;
   return b.setThreadBackground(tid, background) ?? undefined;
 }
+
+// ---- completion signals (native/binding/src/signal.rs) ---------------------------------------
+
+export interface NativeSignals {
+  /** Opens a signal whose sends call `callback(value)` on this thread's event loop; returns its id. */
+  signalOpen(callback: (value: number) => void): number;
+  /** From any thread that loaded the addon: false when there is no such signal. */
+  signalSend(id: number, value: number): boolean;
+  signalClose(id: number): void;
+}
+
+/** The addon's completion signals, or undefined when the addon is missing or predates them. */
+export function nativeSignals(): NativeSignals | undefined {
+  try {
+    const b = load() as unknown as Binding & Partial<NativeSignals>;
+    return typeof b.signalOpen === 'function' && typeof b.signalSend === 'function' && typeof b.signalClose === 'function' ? (b as unknown as NativeSignals) : undefined;
+  } catch {
+    return undefined;
+  }
+}

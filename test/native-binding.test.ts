@@ -12,6 +12,7 @@ import {
   compileNativePlanAsync,
   nativeAddonPath,
   nativeInfo,
+  nativeSignals,
   setNativeAddonPathForTests,
   type NativeColumn,
 } from '../src/native.js';
@@ -154,6 +155,22 @@ describe('native plans across the boundary', () => {
       [plan([num], [{ op: 'const', value: 1n }], [1]), /cannot be serialized to JSON/],
     ];
     for (const [p, message] of cases) expectError(() => compileNativePlan(p), 'FRESCO_ERR_PLAN_INVALID', message);
+  });
+
+  it('delivers completion signals to the event loop, and drops sends to a closed one', async () => {
+    const signals = nativeSignals()!;
+    const got: number[] = [];
+    let done: () => void = () => {};
+    const arrived = new Promise<void>((r) => (done = r));
+    const id = signals.signalOpen((v) => {
+      got.push(v);
+      if (got.length === 3) done();
+    });
+    expect([signals.signalSend(id, 7), signals.signalSend(id, 8), signals.signalSend(id, 9)]).toEqual([true, true, true]);
+    await arrived;
+    expect(got).toEqual([7, 8, 9]);
+    signals.signalClose(id);
+    expect(signals.signalSend(id, 10)).toBe(false);
   });
 
   it('compiles off the event loop to the same plan, and rejects a malformed one with the same error', async () => {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../src/package-root.js';
 import { InferenceWorker, type SlotInput } from '../src/serving/pool/inference-worker.js';
@@ -100,5 +101,19 @@ describe('inference threads outlive model versions', () => {
     // The first row of the big batch is the row run alone on the small slot.
     expect((many!.data as Float32Array)[0]).toBeCloseTo((one!.data as Float32Array)[0]!, 6);
     await large.close();
+  });
+
+  it('answers batches without leaving garbage in the old generation (completion signal, not Atomics.waitAsync)', async () => {
+    const worker = open('mlp-50', 'x', 'y');
+    await worker.ready;
+    const oldSpace = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')!.space_used_size;
+    const input = floats(row(50));
+    for (let i = 0; i < 2000; i++) await worker.run(1, [input]);
+    const before = oldSpace();
+    const batches = 20_000;
+    for (let i = 0; i < batches; i++) await worker.run(1, [input]);
+    // Atomics.waitAsync left ~120-190 bytes per wait there; a major GC meanwhile would only lower it.
+    expect((oldSpace() - before) / batches).toBeLessThan(40);
+    await worker.close();
   });
 });

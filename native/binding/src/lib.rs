@@ -74,3 +74,6 @@ mod train;
 // Thread scheduling classes for the serving process (setThreadBackground) live in sched.rs.
 mod sched;
 
+// Completion signals from inference threads to the event loop (signalOpen/Send/Close): signal.rs.
+mod signal;
+

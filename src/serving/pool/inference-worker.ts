@@ -11,6 +11,7 @@ import type { TensorMsg } from '../protocol/messages.js';
 import {
   align8, DATA_END, DESC_BASE, DESC_INTS, DONE, ERR_LEN, ERROR, EXIT, HEADER_BYTES, HEADER_INTS, IDLE, MAX_RANK, MAX_TENSORS, N_IN, N_OUT, REQUEST, ROWS, SLEEPING, STATE,
 } from './layout.js';
+import { nativeSignals } from '../../native.js';
 import { returnThread, setThreadBackground, takeThread } from './threads.js';
 
 export interface WorkerOptions {
@@ -44,6 +45,20 @@ const decoder = new TextDecoder();
 // Atomics.waitAsync is in Node 20 (V8) but not in TypeScript's ES2023 lib.
 const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
 
+/**
+ * How a finished batch wakes the event loop: a Node-API thread-safe function the thread calls
+ * through the addon (native/binding/src/signal.rs), one for the process, whose value says which
+ * worker's batch is done. Atomics.waitAsync is the fallback (a thread without the addon): it leaves
+ * ~120-190 bytes in V8's old generation per wait, and so a major GC every few seconds under load.
+ */
+const waiting = new Map<number, InferenceWorker>();
+let signalId: number | undefined;
+let nextSlotId = 1;
+function processSignal(): number | undefined {
+  if (signalId === undefined) signalId = nativeSignals()?.signalOpen((slot) => waiting.get(slot)?.wake());
+  return signalId;
+}
+
 export class InferenceWorker {
   readonly ready: Promise<WorkerReady>;
   readonly #worker: Worker;
@@ -55,6 +70,10 @@ export class InferenceWorker {
   /** Set once the thread has no session of ours any more: its open failed, or it said `closed`. */
   #released: Promise<void>;
   #detach: () => void = () => {};
+  /** This worker's value in the process's completion signal, and whether its thread sends it. */
+  readonly #slotId = nextSlotId++;
+  #signalled = false;
+  #wake: (() => void) | undefined;
   /** Milliseconds spent running batches, for the utilization metric. */
   busyMs = 0;
 
@@ -70,8 +89,11 @@ export class InferenceWorker {
     let released: () => void = () => {};
     this.#released = new Promise<void>((resolve) => (released = resolve));
     this.ready = new Promise<WorkerReady>((resolve, reject) => {
-      const onMessage = (m: { type: string; provider?: string; skipped?: string[]; message?: string }) => {
-        if (m.type === 'ready') resolve({ provider: m.provider as string, skipped: m.skipped ?? [] });
+      const onMessage = (m: { type: string; provider?: string; skipped?: string[]; message?: string; signals?: boolean }) => {
+        if (m.type === 'ready') {
+          this.#signalled = m.signals === true;
+          resolve({ provider: m.provider as string, skipped: m.skipped ?? [] });
+        }
         else if (m.type === 'failed') {
           // The open failed: the thread holds no session and waits for the next open.
           reject(new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', m.message ?? 'the worker failed'));
@@ -85,6 +107,7 @@ export class InferenceWorker {
       };
       const onExit = (code: number) => {
         this.#exited = true;
+        this.wake();
         released();
         reject(new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `inference worker exited (code ${code}) before it was ready`));
       };
@@ -98,7 +121,9 @@ export class InferenceWorker {
     // Lifecycle promise rejections are observed by whoever awaits `ready`; keep Node quiet otherwise.
     this.ready.catch(() => {});
     const { modelPath, providers, intraOpThreads, inputNames, outputNames } = options;
-    this.#worker.postMessage({ type: 'open', sab, slotBytes: dataBytes, modelPath, providers, intraOpThreads, inputNames, outputNames, spinMicros: options.spinMicros ?? 50 });
+    const signal = processSignal();
+    if (signal !== undefined) waiting.set(this.#slotId, this);
+    this.#worker.postMessage({ type: 'open', sab, slotBytes: dataBytes, modelPath, providers, intraOpThreads, inputNames, outputNames, spinMicros: options.spinMicros ?? 50, signalId: signal, slotId: this.#slotId });
   }
 
   get busy(): boolean {
@@ -152,9 +177,14 @@ export class InferenceWorker {
     if (Atomics.load(ctrl, SLEEPING) !== 0) Atomics.notify(ctrl, STATE);
     try {
       let state = Atomics.load(ctrl, STATE);
-      while (state === REQUEST) {
-        const waited = waitAsync(ctrl, STATE, REQUEST);
-        if (waited.async) await waited.value;
+      while (state === REQUEST && !this.#exited) {
+        if (this.#signalled) {
+          // Woken by the thread's signal (or a late one of an earlier batch: the state says).
+          await new Promise<void>((resolve) => (this.#wake = resolve));
+        } else {
+          const waited = waitAsync(ctrl, STATE, REQUEST);
+          if (waited.async) await waited.value;
+        }
         state = Atomics.load(ctrl, STATE);
       }
       if (state === ERROR) {
@@ -198,11 +228,19 @@ export class InferenceWorker {
     const answered = await Promise.race([this.#released.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 5000)))]);
     clearTimeout(timer);
     this.#detach();
+    waiting.delete(this.#slotId);
     if (this.#exited) return;
     this.#exited = true;
     if (answered && returnThread(this.#worker)) return;
     this.#worker.on('error', () => {}); // a thread ending with an error must not take the process down
     await this.#worker.terminate();
+  }
+
+  /** The thread signalled (a batch of this worker finished, or the thread ended): the waiting run looks again. */
+  wake(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
   }
 
   /** Called once the version is warm: the thread serves in the normal scheduling class (threads.ts). */

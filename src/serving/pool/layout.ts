@@ -3,7 +3,8 @@
  * worker (one slot per worker; one batch in flight per worker). No postMessage per request: the
  * main thread writes the batch into the slot, flips STATE to REQUEST and notifies; the worker,
  * blocked in Atomics.wait, runs the model, writes the outputs and flips STATE to DONE or ERROR;
- * the main thread learns of it through Atomics.waitAsync.
+ * the main thread learns of it through the addon's completion signal (inference-worker.ts), or
+ * through Atomics.waitAsync where the thread has no addon.
  *
  * Wake-ups: a futex wake (Atomics.notify) of a sleeping thread costs tens of microseconds on a
  * busy machine (the woken worker often preempts the event loop on its own core), so the worker

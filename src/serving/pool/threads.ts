@@ -16,6 +16,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { nativeAddonPath } from '../../native.js';
 import { mayReturnToNormal, setBackground } from '../scheduling.js';
 import { WORKER_SOURCE } from './worker-source.js';
 
@@ -38,7 +39,7 @@ interface Entry {
 const live = new Map<Worker, Entry>();
 
 function boot(): Worker {
-  const thread = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath } });
+  const thread = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath, addonPath: nativeAddonPath() } });
   const entry: Entry = { tid: undefined, booted: Promise.resolve(false), slot: undefined };
   entry.booted = new Promise<boolean>((resolve) => {
     // The first message a thread sends is `booted`, with its thread id.

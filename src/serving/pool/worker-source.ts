@@ -32,13 +32,20 @@ const align8 = (n) => (n + 7) & ~7;
 // turn of this thread, with an epoll_wait) and wraps it in promises. This thread does nothing but
 // run batches, so it calls the addon's session synchronously when the addon has the expected
 // shape (onnxruntime-node 1.2x-1.3x: dist/binding.js), and falls back to the public API otherwise.
+// Completion signals to the event loop (native/binding/src/signal.rs), when the addon loads here.
+let signals = null;
+try {
+  const addon = require(workerData.addonPath);
+  if (typeof addon.signalSend === 'function') signals = addon;
+} catch { signals = null; }
+
 let direct = null;
 try {
   const b = require(require('node:path').join(require('node:path').dirname(workerData.ortPath), 'binding.js'));
   if (b && typeof b.initOrt === 'function' && b.binding && typeof b.binding.InferenceSession === 'function') direct = b;
 } catch { direct = null; }
 
-// job: the open message (modelPath, providers, intraOpThreads, inputNames, outputNames, sab, slotBytes, spinMicros).
+// job: the open message (modelPath, providers, intraOpThreads, inputNames, outputNames, sab, slotBytes, spinMicros, signalId, slotId).
 function createSession(job, options) {
   if (!direct) return ort.InferenceSession.create(job.modelPath, options);
   const native = new direct.binding.InferenceSession();
@@ -99,6 +106,11 @@ function fail(ctrl, data, message) {
   ctrl[C.ERR_LEN] = n;
   Atomics.store(ctrl, C.STATE, C.ERROR);
   Atomics.notify(ctrl, C.STATE);
+}
+
+// Tells the event loop a batch is answered (DONE or ERROR is in the slot already).
+function signalDone(job) {
+  if (signals && job.signalId) signals.signalSend(job.signalId, job.slotId);
 }
 
 // The last batch's objects (feeds, ORT's results, their tensors), kept while the thread waits for
@@ -166,7 +178,7 @@ function writeOutputs(ctrl, data, results, outputNames) {
 }
 
 // One session's batches until the main thread writes EXIT: wait for a batch, run it, answer.
-async function serveBatches(session, ctrl, data, inputNames, outputNames, spinMs) {
+async function serveBatches(session, job, ctrl, data, inputNames, outputNames, spinMs) {
   // When the last batch finished, and how long the slot then stayed empty (ms).
   let doneAt = performance.now();
   let lastGap = Infinity;
@@ -201,6 +213,7 @@ async function serveBatches(session, ctrl, data, inputNames, outputNames, spinMs
     } catch (error) {
       fail(ctrl, data, error && error.message ? error.message : String(error));
     }
+    signalDone(job);
     doneAt = performance.now();
   }
 }
@@ -208,7 +221,7 @@ async function serveBatches(session, ctrl, data, inputNames, outputNames, spinMs
 async function serve(session, job) {
   const ctrl = new Int32Array(job.sab, 0, C.HEADER_BYTES / 4);
   const data = new Uint8Array(job.sab, C.HEADER_BYTES, job.slotBytes);
-  await serveBatches(session, ctrl, data, job.inputNames, job.outputNames, job.spinMicros / 1000);
+  await serveBatches(session, job, ctrl, data, job.inputNames, job.outputNames, job.spinMicros / 1000);
   await session.release();
   kept.session = session;
   staging.clear();
@@ -244,7 +257,7 @@ parentPort.on('message', (m) => {
   if (collecting) { clearTimeout(collecting); collecting = null; }
   open(m).then(
     ({ session, provider, tried }) => {
-      parentPort.postMessage({ type: 'ready', provider, skipped: tried, inputNames: session.inputNames, outputNames: session.outputNames });
+      parentPort.postMessage({ type: 'ready', provider, skipped: tried, inputNames: session.inputNames, outputNames: session.outputNames, signals: Boolean(signals && m.signalId) });
       return serve(session, m).then(() => {
         parentPort.postMessage({ type: 'closed' });
         afterRelease();
