@@ -121,12 +121,16 @@ export class LoadedModel {
       intraOpThreads: this.settings.intraOpThreads,
       inputNames: manifest.signature.inputs.map((s) => s.name),
       outputNames: this.#outputNames,
-      slotBytes: this.settings.slotBytes ?? slotSize(this.pkg, this.settings.maxBatchSize),
+      slotBytes: this.#slotBytes,
     });
   }
 
+  /** Bytes of a worker's slot: the setting, or enough for a full batch of this signature. */
+  get #slotBytes(): number {
+    return this.settings.slotBytes ?? slotSize(this.pkg, this.settings.maxBatchSize);
+  }
+
   async #start(): Promise<void> {
-    const slotBytes = this.settings.slotBytes ?? slotSize(this.pkg, this.settings.maxBatchSize);
     for (let i = 0; i < this.settings.instances; i++) this.#workers.push(this.#worker(this.settings.providers));
     const ready = await Promise.all(this.#workers.map((w) => w.ready));
     this.provider = ready[0]?.provider ?? 'cpu';
@@ -148,7 +152,7 @@ export class LoadedModel {
     for (const worker of this.#workers) worker.toForeground();
     this.state = 'ready';
     this.#metrics?.trackUtilization(this.#key, this.name, String(this.version), this.#workers.length, () => this.#workers.reduce((a, w) => a + w.busyMs, 0));
-    this.#log.info({ provider: this.provider, instances: this.#workers.length, slotBytes }, 'model version loaded and warmed up');
+    this.#log.info({ provider: this.provider, instances: this.#workers.length, slotBytes: this.#slotBytes }, 'model version loaded and warmed up');
   }
 
   /**

@@ -15,7 +15,7 @@
  * version in the background and now serves it) needs CAP_SYS_NICE or RLIMIT_NICE >= 20; without
  * either, inference threads are left in the normal class throughout (`mayReturnToNormal`).
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { nativeSetThreadBackground } from '../native.js';
 
 const linux = process.platform === 'linux';
@@ -46,7 +46,7 @@ export function backgroundAllBut(serving: ReadonlySet<number>): { moved: number;
     if (serving.has(tid)) continue;
     const why = setBackground(tid, true);
     if (!why) moved++;
-    else if (!why.includes('not a thread of this process')) refused ??= why;
+    else if (existsSync(`/proc/self/task/${tid}`)) refused ??= why; // else it ended meanwhile
   }
   return refused ? { moved, refused } : { moved };
 }

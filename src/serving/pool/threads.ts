@@ -111,7 +111,7 @@ export async function keepSpareThreads(count: number): Promise<void> {
     const thread = boot();
     thread.once('error', () => {});
     booting.push(
-      (live.get(thread) as { booted: Promise<boolean> }).booted.then((booted) => {
+      (live.get(thread) as Entry).booted.then((booted) => {
         if (booted && !returnThread(thread)) void thread.terminate();
       }),
     );
