@@ -107,8 +107,13 @@ class ServerProcess {
   readonly #child: ChildProcess;
   readonly port: Promise<number>;
 
+  /**
+   * Both servers run with the flags `fresco serve` runs with (bin/fresco.js: --no-memory-reducer),
+   * plus FRESCO_BENCH_SERVER_FLAGS for diagnosis (e.g. "--trace-gc --trace-incremental-marking").
+   */
   constructor(kind: 'fresco' | 'fastify') {
-    this.#child = fork(new URL('./load/serve-process.js', import.meta.url), [kind], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const flags = ['--expose-gc', '--no-memory-reducer', ...(process.env.FRESCO_BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean)];
+    this.#child = fork(new URL('./load/serve-process.js', import.meta.url), [kind], { execArgv: flags, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.port = this.#next('listening').then((m) => m.port as number);
   }
 

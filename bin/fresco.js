@@ -1,5 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-memory-reducer
 // The `fresco` command. The CLI lives in src/cli; this file only finds its compiled form.
+// --no-memory-reducer: V8's memory reducer takes a server whose request path allocates little
+// for an idle process, and runs major collections ~8 s after each one to shrink the heap; on the
+// event loop of `fresco serve` each costs milliseconds of marking and a pause (docs/serving.md,
+// "Process flags"). For short commands it changes nothing.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

@@ -151,7 +151,10 @@ export class FrescoServer {
       this.#sync.unref();
     }
     this.#ready = true;
-    this.log.info({ port: this.#port, models: this.manager.servedRefs().map((s) => `${s.ref} -> v${s.version}`) }, 'fresco serve: listening');
+    // docs/serving.md, "Process flags": the memory reducer's major collections land on the event loop.
+    const memoryReducer = !process.execArgv.includes('--no-memory-reducer');
+    this.log.info({ port: this.#port, models: this.manager.servedRefs().map((s) => `${s.ref} -> v${s.version}`), memoryReducer }, 'fresco serve: listening');
+    if (memoryReducer) this.log.info('V8\'s memory reducer is on: start node with --no-memory-reducer (as `fresco serve` does) to spare the event loop its periodic major collections');
     return this;
   }
 
