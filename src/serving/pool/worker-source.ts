@@ -113,14 +113,14 @@ function signalDone(job) {
   if (signals && job.signalId) signals.signalSend(job.signalId, job.slotId);
 }
 
-// The last batch's objects (feeds, ORT's results, their tensors), kept while the thread waits for
-// its next session. The per-batch functions' optimized code holds the hidden classes ("maps") of
+// The last session's job message and the last batch's objects (feeds, ORT's results, their
+// tensors), kept while the thread waits for its next session. The batch loop's optimized code holds the hidden classes ("maps") of
 // these objects weakly; the full collection an idle thread runs after a release (below) would
 // otherwise free them, V8 would throw that code away ("weak objects"), and the next session on
 // this thread would run interpreted until recompiled (tens of ms of background CPU) in the middle
 // of a hot swap. Not kept when the last batch was large (KEEP_MAX_BYTES): its buffers would stay.
 const KEEP_MAX_BYTES = 1 << 16;
-const kept = { session: null, feeds: null, results: null, bytes: 0 };
+const kept = { session: null, job: null, feeds: null, results: null, bytes: 0 };
 
 // One batch's inputs, from the slot into ORT tensors. Per batch, not per session (like
 // writeOutputs): called thousands of times, it is optimized as a function, and the compiled code
@@ -224,6 +224,7 @@ async function serve(session, job) {
   await serveBatches(session, job, ctrl, data, job.inputNames, job.outputNames, job.spinMicros / 1000);
   await session.release();
   kept.session = session;
+  kept.job = job;
   staging.clear();
   if (kept.bytes > KEEP_MAX_BYTES) { kept.feeds = null; kept.results = null; }
 }
