@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { packageRoot } from '../src/package-root.js';
 
 describe('fresco serve (the executable)', () => {
@@ -18,6 +18,10 @@ describe('fresco serve (the executable)', () => {
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // A failed assertion must not leave a server running.
+    onTestFinished(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
     const port = await new Promise<number>((resolve, reject) => {
       child.stderr.setEncoding('utf8').on('data', (d: string) => {
         err += d;
