@@ -118,7 +118,8 @@ function signalDone(job) {
 // holds the hidden classes ("maps") of these objects weakly; the full collection an idle thread
 // runs after a release (below) would otherwise free them, V8 would throw that code away ("weak
 // objects"), and the next session on this thread would run interpreted until recompiled (tens of
-// ms of background CPU) in the middle of a hot swap. Not kept when the last batch was large (KEEP_MAX_BYTES): its buffers would stay.
+// ms of background CPU) in the middle of a hot swap. Not kept when the last batch was large
+// (KEEP_MAX_BYTES): its buffers would stay.
 const KEEP_MAX_BYTES = 1 << 16;
 const kept = { session: null, job: null, feeds: null, results: null, bytes: 0 };
 
