@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { packageRoot } from '../src/package-root.js';
 
@@ -14,29 +15,53 @@ describe('fresco serve (the executable)', () => {
     const child = spawn(join(root, 'bin', 'fresco.js'), ['serve', '--port', '0', '--models', join(root, 'models', 'mlp-50')], {
       env: { ...process.env, FRESCO_LOG_LEVEL: 'info' },
     });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     // A failed assertion must not leave a server running.
     onTestFinished(() => {
       if (child.exitCode === null) child.kill('SIGKILL');
     });
-    const port = await new Promise<number>((resolve, reject) => {
-      child.stderr.setEncoding('utf8').on('data', (d: string) => {
-        err += d;
-        const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(err);
-        if (m) resolve(Number(m[1]));
-      });
-      void exited.then((code) => reject(new Error(`fresco serve exited (code ${code}) before listening: ${err}`)));
-    });
+    // stdout (the JSON log) and stderr (the CLI's lines) are separate pipes: their data arrives
+    // in no fixed order, so each expectation waits for the text it reads.
+    const stdout = collect(child.stdout);
+    const stderr = collect(child.stderr);
+    const until = (stream: ReturnType<typeof collect>, pattern: RegExp) =>
+      Promise.race([
+        stream.until(pattern),
+        exited.then((code) => Promise.reject(new Error(`fresco serve exited (code ${code}) before printing ${pattern}: ${stderr.text()}`))),
+      ]);
 
+    const port = Number((await until(stderr, /listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]);
     expect((await fetch(`http://127.0.0.1:${port}/v2/health/ready`)).status).toBe(200);
-    const logs = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string; memoryReducer?: boolean });
-    expect(logs.find((l) => l.msg === 'fresco serve: listening')?.memoryReducer).toBe(false);
+    const listening = JSON.parse((await until(stdout, /^\{.*"msg":"fresco serve: listening".*$/m))[0]) as { memoryReducer?: boolean };
+    expect(listening.memoryReducer).toBe(false);
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(err).toMatch(/SIGTERM: draining/);
+    expect(stderr.text()).toMatch(/SIGTERM: draining/);
   }, 60_000);
 });
+
+/** Accumulates a stream's text; `until` resolves with the first match of a pattern, now or later. */
+function collect(stream: Readable) {
+  let text = '';
+  const waiting: { pattern: RegExp; resolve: (m: RegExpExecArray) => void }[] = [];
+  stream.setEncoding('utf8').on('data', (d: string) => {
+    text += d;
+    for (const w of [...waiting]) {
+      const m = w.pattern.exec(text);
+      if (m) {
+        waiting.splice(waiting.indexOf(w), 1);
+        w.resolve(m);
+      }
+    }
+  });
+  return {
+    text: () => text,
+    until: (pattern: RegExp) =>
+      new Promise<RegExpExecArray>((resolve) => {
+        const m = pattern.exec(text);
+        if (m) resolve(m);
+        else waiting.push({ pattern, resolve });
+      }),
+  };
+}
