@@ -1,7 +1,7 @@
 /**
  * The `fresco` executable as a user runs it (bin/fresco.js through its shebang, in a process of
  * its own): `fresco serve` runs with V8's memory reducer off (docs/serving.md, "Process flags"),
- * answers, and on a real SIGTERM drains and exits 0.
+ * puts its serving threads first (Linux), answers, and on a real SIGTERM drains and exits 0.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { packageRoot } from '../src/package-root.js';
 
 describe('fresco serve (the executable)', () => {
-  it('runs with the memory reducer off, answers, and drains on SIGTERM', async () => {
+  it('runs with the memory reducer off and serving threads first, answers, and drains on SIGTERM', async () => {
     const root = packageRoot();
     const child = spawn(join(root, 'bin', 'fresco.js'), ['serve', '--port', '0', '--models', join(root, 'models', 'mlp-50')], {
       env: { ...process.env, FRESCO_LOG_LEVEL: 'info' },
@@ -34,6 +34,12 @@ describe('fresco serve (the executable)', () => {
     expect((await fetch(`http://127.0.0.1:${port}/v2/health/ready`)).status).toBe(200);
     const listening = JSON.parse((await until(stdout, /^\{.*"msg":"fresco serve: listening".*$/m))[0]) as { memoryReducer?: boolean };
     expect(listening.memoryReducer).toBe(false);
+    if (process.platform === 'linux') {
+      // Logged before "listening" by the same stream, so it is here by now.
+      const first = /^\{.*"msg":"serving threads first.*$/m.exec(stdout.text());
+      expect(first, 'the "serving threads first" log line').not.toBeNull();
+      expect((JSON.parse(first![0]) as { background: number }).background).toBeGreaterThan(0);
+    }
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -24,7 +24,8 @@ describe('fresco serve / fresco predict', () => {
     const serveIo = capture();
     const registry = `${fixture.dir}/registry`;
     process.env.FRESCO_LOG_LEVEL = 'silent';
-    const serving = runCli(['node', 'fresco', 'serve', '--port', '0', '--registry', registry, '--models', 'flights-delay,mlp-50@production'], serveIo);
+    // In this test's own process: leave its threads' scheduling alone (the executable's test checks the default).
+    const serving = runCli(['node', 'fresco', 'serve', '--port', '0', '--registry', registry, '--models', 'flights-delay,mlp-50@production', '--no-prioritize-serving'], serveIo);
     await eventually(() => serveIo.errText.some((l) => l.includes('listening on')));
     const port = /:(\d+) /.exec(serveIo.errText.find((l) => l.includes('listening on'))!)![1];
 

@@ -1,4 +1,5 @@
 /** Shared setup of the serving tests: a registry fixture and a server on a free port. */
+import { readdirSync, readFileSync } from 'node:fs';
 import pino from 'pino';
 import { makeServingFixture, type Fixture } from '../bench/load/fixtures.js';
 import { FrescoServer, type ServerOptions } from '../src/serving/index.js';
@@ -46,4 +47,19 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
 
 export function row50(seed: number): Float32Array {
   return Float32Array.from({ length: 50 }, (_, i) => ((seed * 13 + i * 7) % 17) / 17);
+}
+
+export const SCHED_OTHER = 0;
+export const SCHED_IDLE = 5;
+
+/** A thread's scheduling policy: field 41 of /proc/self/task/<tid>/stat (after the ")" that ends the name). */
+export function policyOf(tid: number): number {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[41 - 3]);
+}
+
+/** Thread ids of this process. */
+export function threadsOf(): number[] {
+  return readdirSync('/proc/self/task').map(Number);
 }

@@ -1,37 +1,24 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeSetThreadBackground } from '../src/native.js';
 import type { FrescoServer } from '../src/serving/index.js';
 import { inferenceThreadIds, idleThreads } from '../src/serving/pool/threads.js';
 import { currentThreadId, mayReturnToNormal } from '../src/serving/scheduling.js';
-import { admin, type Fixture, makeServingFixture, startServer } from './serving-helpers.js';
+import { admin, type Fixture, makeServingFixture, policyOf, SCHED_IDLE, SCHED_OTHER, startServer, threadsOf } from './serving-helpers.js';
 
 // Scheduling classes of a serving process (src/serving/scheduling.ts). What users rely on: the
 // threads that serve (event loop, inference threads of served versions) stay in the normal class,
 // every other thread of the process runs in SCHED_IDLE, and a version warmed in the background
 // serves in the normal class after a swap.
-const SCHED_OTHER = 0;
-const SCHED_IDLE = 5;
 const linux = process.platform === 'linux';
-
-/** A thread's scheduling policy: field 41 of /proc/self/task/<tid>/stat (after the ")" that ends the name). */
-function policyOf(tid: number): number {
-  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[41 - 3]);
-}
-
-function threadsOf(): number[] {
-  return readdirSync('/proc/self/task').map(Number);
-}
 
 let fixture: Fixture;
 let server: FrescoServer;
 
 beforeAll(async () => {
   fixture = await makeServingFixture(10);
-  server = await startServer(fixture, { models: ['mlp-50@production'], syncIntervalMs: 0 });
+  server = await startServer(fixture, { models: ['mlp-50@production'], syncIntervalMs: 0, prioritizeServing: true });
 });
 
 afterAll(async () => {

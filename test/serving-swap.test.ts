@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FrescoClient } from '../src/client/index.js';
 import type { FrescoServer } from '../src/serving/index.js';
-import { admin, eventually, type Fixture, makeServingFixture, row50, startServer, url } from './serving-helpers.js';
+import { admin, eventually, type Fixture, makeServingFixture, policyOf, row50, SCHED_OTHER, startServer, threadsOf, url } from './serving-helpers.js';
 
 let fixture: Fixture;
 let server: FrescoServer;
@@ -64,6 +64,9 @@ describe('hot swap, split and shadow', () => {
     expect([...versions].sort()).toEqual([1, 2]);
     // The old version was drained and unloaded: only v2 is loaded now.
     expect(server.manager.loadedModels().map((m) => m.version)).toEqual([2]);
+    // A server that was not asked to put its serving threads first (`prioritizeServing`) leaves
+    // every thread of the process it shares in the normal class, through swaps too.
+    if (process.platform === 'linux') for (const t of threadsOf()) expect(policyOf(t), `thread ${t}`).toBe(SCHED_OTHER);
   });
 
   it('leaves the old version serving when the new one fails to load, and says why', async () => {
@@ -117,6 +120,15 @@ describe('hot swap, split and shadow', () => {
     expect(metrics).toMatch(/fresco_shadow_requests_total\{model="mlp-50",version="1",outcome="ok"\} \d+/);
     expect((await admin(server, 'PUT', '/admin/routes/mlp-50%40production', {})).status).toBe(200);
     c.close();
+  });
+
+  it('rehearses spare threads within a time budget, so start-up never waits on busy cores', async () => {
+    const model = server.manager.loadedModels()[0]!;
+    // Far more batches than fit in 100 ms: the budget ends the rehearsal, and says how far it got.
+    const ran = await model.rehearse(1, 100_000_000, 100);
+    expect(ran).toBeGreaterThan(0);
+    expect(ran).toBeLessThan(100_000_000);
+    expect(await model.rehearse(1, 5, 60_000)).toBe(5);
   });
 
   it('shuts down gracefully: answers what is in flight, then stops accepting', async () => {

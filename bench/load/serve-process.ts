@@ -57,6 +57,7 @@ if (kind === 'fastify') {
     defaults: { maxBatchSize: 64, instances: 1, timeoutMs: 5000, maxQueueRows: 16384 },
     logger: pino({ level: 'warn' }),
     syncIntervalMs: 0,
+    prioritizeServing: true, // as `fresco serve` runs
   }).start();
   // The event loop's garbage-collection pauses, for the swap diagnostics (bench/serving.ts).
   const pauses: [number, number, number][] = [];

@@ -65,7 +65,8 @@ export function registerServeCommands(program: Command, io: Io): void {
     .option('--admin-token <token>', 'bearer token for /admin (default: $FRESCO_ADMIN_TOKEN; none: admin API disabled)')
     .option('--max-batch-size <n>', 'default max batch size', int('--max-batch-size'))
     .option('--instances <n>', 'default inference workers per model version', int('--instances'))
-    .action(async (o: { port: number; host: string; models?: string[]; registry?: string; project?: string; config?: string; adminToken?: string; maxBatchSize?: number; instances?: number }) => {
+    .option('--no-prioritize-serving', 'leave every thread in the normal scheduling class (default on Linux: all but the serving threads run in SCHED_IDLE; turn off where other busy processes share the cores)')
+    .action(async (o: { port: number; host: string; models?: string[]; registry?: string; project?: string; config?: string; adminToken?: string; maxBatchSize?: number; instances?: number; prioritizeServing: boolean }) => {
       const models = (o.models ?? []).flatMap((m) => m.split(',')).filter(Boolean);
       if (!models.length) throw new FrescoError('FRESCO_ERR_USAGE', 'name at least one model to serve with --models');
       const config = o.config ? readConfig(o.config) : {};
@@ -82,7 +83,7 @@ export function registerServeCommands(program: Command, io: Io): void {
       const defined = project ? loadProject(project) : undefined;
       const onlineStore = defined ? await openOnlineStore(defined.config) : undefined;
       const online = onlineStore && defined ? { onlineStore, onlineKeyNames: requestKeyNames(defined) } : {};
-      const server = new FrescoServer({ port: o.port, host: o.host, models, defaults, modelSettings: config.models ?? {}, ...(registry ? { registry } : {}), ...(token ? { adminToken: token } : {}), ...online });
+      const server = new FrescoServer({ port: o.port, host: o.host, models, defaults, modelSettings: config.models ?? {}, prioritizeServing: o.prioritizeServing, ...(registry ? { registry } : {}), ...(token ? { adminToken: token } : {}), ...online });
       try {
         await server.start();
       } catch (error) {

@@ -51,6 +51,22 @@ export function backgroundAllBut(serving: ReadonlySet<number>): { moved: number;
   return refused ? { moved, refused } : { moved };
 }
 
+let servingFirst = false;
+
+/**
+ * Puts this process's serving threads first from now on (a server's `prioritizeServing`): the
+ * inference threads then also change class as they wait, load and serve (pool/threads.ts). For
+ * the process's life: a thread moved to SCHED_IDLE may not be allowed back.
+ */
+export function putServingFirst(): void {
+  servingFirst = true;
+}
+
+/** Whether this process puts its serving threads first (`putServingFirst`). */
+export function isServingFirst(): boolean {
+  return servingFirst;
+}
+
 let mayReturn: boolean | undefined;
 
 /**

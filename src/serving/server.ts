@@ -23,8 +23,8 @@ import { ServingMetrics } from './metrics.js';
 import { errorReply, Predictor, responseFor } from './predict.js';
 import { decodeFrame, encodeFrame } from './protocol/codec.js';
 import type { ModelSettingsInput } from './settings.js';
-import { closeIdleThreads, idleThreads, inferenceThreadIds, keepSpareThreads } from './pool/threads.js';
-import { backgroundAllBut, currentThreadId, mayReturnToNormal } from './scheduling.js';
+import { backgroundIdleThreads, closeIdleThreads, idleThreads, inferenceThreadIds, keepSpareThreads } from './pool/threads.js';
+import { backgroundAllBut, currentThreadId, mayReturnToNormal, putServingFirst } from './scheduling.js';
 
 const uWS = createRequire(import.meta.url)('uWebSockets.js') as typeof import('uWebSockets.js');
 
@@ -55,8 +55,9 @@ export interface ServerOptions {
   /**
    * Linux: at start, every thread of this process other than the event loop and the inference
    * threads moves to the SCHED_IDLE scheduling class (V8's compiler and GC helpers, libuv's pool),
-   * so background work never delays a serving thread (scheduling.ts). Meant for a process that
-   * only serves, as `fresco serve` is; set false when the server shares its process. Default true.
+   * so background work never delays a serving thread (scheduling.ts). Only for a process that
+   * only serves, as `fresco serve` is (it sets this): every other thread of the process, the
+   * embedding program's included, then runs only on CPU time no normal thread wants. Default false.
    */
   prioritizeServing?: boolean;
   logger?: Logger;
@@ -69,6 +70,8 @@ interface WsData {
 const FRAME_TYPE = 'application/x-fresco-frame';
 /** Warm-up batches each spare inference thread runs at start (about 60 ms): enough for V8 to optimize its batch code. */
 const REHEARSAL_BATCHES = 2000;
+/** ...unless the cores are busy with other work: start-up does not wait longer than this for them. */
+const REHEARSAL_BUDGET_MS = 1000;
 
 export class FrescoServer {
   readonly manager: ModelManager;
@@ -108,8 +111,10 @@ export class FrescoServer {
     // booting one under load (pool/threads.ts); a swap then hands the old version's threads back.
     await keepSpareThreads(Math.max(1, ...this.manager.loadedModels().map((m) => m.settings.instances)));
     // ...and rehearsed with a served version, so that their batch code is compiled before a swap.
-    await this.manager.loadedModels()[0]?.rehearse(idleThreads(), REHEARSAL_BATCHES);
-    if (this.options.prioritizeServing ?? true) this.#prioritizeServing();
+    const first = this.manager.loadedModels()[0];
+    const rehearsed = first ? await first.rehearse(idleThreads(), REHEARSAL_BATCHES, REHEARSAL_BUDGET_MS) : REHEARSAL_BATCHES;
+    if (rehearsed < REHEARSAL_BATCHES) this.log.warn({ rehearsed, of: REHEARSAL_BATCHES, budgetMs: REHEARSAL_BUDGET_MS }, 'spare inference threads rehearsed only in part (the cores are busy): the first hot swap may answer slower for a while');
+    if (this.options.prioritizeServing) this.#prioritizeServing();
     const app = uWS.App();
     this.#app = app;
     app.ws<WsData>('/v1/ws', {
@@ -158,11 +163,17 @@ export class FrescoServer {
     return this;
   }
 
-  /** Moves every thread but the event loop's and the inference threads into SCHED_IDLE (scheduling.ts). */
+  /**
+   * Moves every thread but the event loop's and the inference threads into SCHED_IDLE, and from
+   * then on the inference threads change class as they wait, load and serve (scheduling.ts).
+   * Called after the start-up rehearsal, which so runs in the normal class even on busy cores.
+   */
   #prioritizeServing(): void {
     const loop = currentThreadId();
     if (loop === undefined) return;
+    putServingFirst();
     const { moved, refused } = backgroundAllBut(new Set([loop, ...inferenceThreadIds()]));
+    backgroundIdleThreads();
     this.log.info({ background: moved, refused, loadInBackground: mayReturnToNormal() }, 'serving threads first: background threads moved to SCHED_IDLE');
   }
 

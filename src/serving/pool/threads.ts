@@ -10,14 +10,15 @@
  * server boots spares ahead of its first swap (`keepSpareThreads`: as many as its largest
  * `instances`) and ends the idle ones when it closes (`closeIdleThreads`).
  *
- * Scheduling (../scheduling.ts): where the process may move a thread back out of SCHED_IDLE,
- * a thread waits in the pool, opens and warms its next version and releases its last one in
- * SCHED_IDLE, and serves in the normal class (`toForeground`, once its version is warm).
+ * Scheduling (../scheduling.ts): in a process that puts its serving threads first, and may move
+ * a thread back out of SCHED_IDLE, a thread waits in the pool, opens and warms its next version
+ * and releases its last one in SCHED_IDLE, and serves in the normal class (`toForeground`, once
+ * its version is warm). Elsewhere every inference thread stays in the class it started in.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { nativeAddonPath } from '../../native.js';
-import { mayReturnToNormal, setBackground } from '../scheduling.js';
+import { isServingFirst, mayReturnToNormal, setBackground } from '../scheduling.js';
 import { WORKER_SOURCE } from './worker-source.js';
 
 const MAX_IDLE = 4;
@@ -65,13 +66,19 @@ export function inferenceThreadIds(): Set<number> {
 }
 
 /**
- * Moves an inference thread into SCHED_IDLE (`background`) or back, where this process may do
- * both (a thread it could not move back would serve at idle priority); a no-op elsewhere.
+ * Moves an inference thread into SCHED_IDLE (`background`) or back, where this process puts its
+ * serving threads first and may do both (a thread it could not move back would serve at idle
+ * priority); a no-op elsewhere.
  */
 export function setThreadBackground(thread: Worker, background: boolean): void {
   const tid = live.get(thread)?.tid;
-  if (tid === undefined || !mayReturnToNormal()) return;
+  if (tid === undefined || !isServingFirst() || !mayReturnToNormal()) return;
   setBackground(tid, background);
+}
+
+/** Moves the idle threads into SCHED_IDLE (as `returnThread` does from now on), where allowed. */
+export function backgroundIdleThreads(): void {
+  for (const thread of idle) setThreadBackground(thread, true);
 }
 
 /**
