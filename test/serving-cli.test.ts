@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
 import type { Io } from '../src/cli/output.js';
-import { eventually, type Fixture, makeServingFixture } from './serving-helpers.js';
+import { eventually, type Fixture, makeServingFixture, policyOf, SCHED_OTHER, threadsOf } from './serving-helpers.js';
 
 let fixture: Fixture;
 beforeAll(async () => {
@@ -28,6 +28,7 @@ describe('fresco serve / fresco predict', () => {
     const serving = runCli(['node', 'fresco', 'serve', '--port', '0', '--registry', registry, '--models', 'flights-delay,mlp-50@production', '--no-prioritize-serving'], serveIo);
     await eventually(() => serveIo.errText.some((l) => l.includes('listening on')));
     const port = /:(\d+) /.exec(serveIo.errText.find((l) => l.includes('listening on'))!)![1];
+    if (process.platform === 'linux') for (const t of threadsOf()) expect(policyOf(t), `thread ${t}`).toBe(SCHED_OTHER);
 
     const io = capture();
     const code = await runCli(['node', 'fresco', 'predict', 'flights-delay', '--url', `ws://127.0.0.1:${port}`, '--field', `date=${Date.UTC(2001, 4, 1, 19)}`, '--field', 'distance=337', '--field', 'origin=SFO', '--field', 'destination=LAX', '--json'], io);

@@ -162,9 +162,10 @@ export class LoadedModel {
    * the background, while it serves the swapped-in version (Triton-style model warm-up, done
    * for the threads as well as for the version).
    *
-   * Each batch is a thread round trip; on cores kept busy by other processes every one waits for
-   * a scheduler slice (measured here: 34 ms instead of 30 µs), so a thread stops after `budgetMs`
-   * even if it ran fewer batches. Returns the fewest batches a thread ran.
+   * Each batch is a thread round trip; beside other busy processes every one may wait for a
+   * scheduler slice, and far longer on a thread in SCHED_IDLE (measured here: 34 ms instead of
+   * 30 µs), so a thread stops after `budgetMs` even if it ran fewer batches. Returns the fewest
+   * batches a thread ran.
    */
   async rehearse(threads: number, batches: number, budgetMs: number): Promise<number> {
     // The provider this version opened with: the ones it fell back from would fail again.
