@@ -15,7 +15,8 @@ describe('fresco serve (the executable)', () => {
     const child = spawn(join(root, 'bin', 'fresco.js'), ['serve', '--port', '0', '--models', join(root, 'models', 'mlp-50')], {
       env: { ...process.env, FRESCO_LOG_LEVEL: 'info' },
     });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // 'close', not 'exit': only then has all of its output been read.
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
     // A failed assertion must not leave a server running.
     onTestFinished(() => {
       if (child.exitCode === null) child.kill('SIGKILL');
