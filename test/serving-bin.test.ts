@@ -5,9 +5,9 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { packageRoot } from '../src/package-root.js';
+import { eventually } from './serving-helpers.js';
 
 describe('fresco serve (the executable)', () => {
   it('runs with the memory reducer off and serving threads first, answers, and drains on SIGTERM', async () => {
@@ -15,60 +15,39 @@ describe('fresco serve (the executable)', () => {
     const child = spawn(join(root, 'bin', 'fresco.js'), ['serve', '--port', '0', '--models', join(root, 'models', 'mlp-50')], {
       env: { ...process.env, FRESCO_LOG_LEVEL: 'info' },
     });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     // 'close', not 'exit': only then has all of its output been read.
     const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
     // A failed assertion must not leave a server running.
     onTestFinished(() => {
       if (child.exitCode === null) child.kill('SIGKILL');
     });
-    // stdout (the JSON log) and stderr (the CLI's lines) are separate pipes: their data arrives
-    // in no fixed order, so each expectation waits for the text it reads.
-    const stdout = collect(child.stdout);
-    const stderr = collect(child.stderr);
-    const until = (stream: ReturnType<typeof collect>, pattern: RegExp) =>
-      Promise.race([
-        stream.until(pattern),
-        exited.then((code) => Promise.reject(new Error(`fresco serve exited (code ${code}) before printing ${pattern}: ${stderr.text()}`))),
-      ]);
+    // stdout (the JSON log, written asynchronously) and stderr (the CLI's lines) are separate
+    // pipes: their data arrives in no fixed order, so each expectation waits for what it reads.
+    const printed = async (stream: () => string, pattern: RegExp): Promise<RegExpExecArray> => {
+      await eventually(() => {
+        if (child.exitCode !== null) throw new Error(`fresco serve exited (code ${child.exitCode}) before printing ${pattern}: ${err}`);
+        return pattern.test(stream());
+      });
+      return pattern.exec(stream())!;
+    };
 
-    const port = Number((await until(stderr, /listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]);
+    const port = Number((await printed(() => err, /listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]);
     expect((await fetch(`http://127.0.0.1:${port}/v2/health/ready`)).status).toBe(200);
-    const listening = JSON.parse((await until(stdout, /^\{.*"msg":"fresco serve: listening".*$/m))[0]) as { memoryReducer?: boolean };
+    const listening = JSON.parse((await printed(() => out, /^\{.*"msg":"fresco serve: listening".*$/m))[0]) as { memoryReducer?: boolean };
     expect(listening.memoryReducer).toBe(false);
     if (process.platform === 'linux') {
       // Logged before "listening" by the same stream, so it is here by now.
-      const first = /^\{.*"msg":"serving threads first.*$/m.exec(stdout.text());
+      const first = /^\{.*"msg":"serving threads first.*$/m.exec(out);
       expect(first, 'the "serving threads first" log line').not.toBeNull();
       expect((JSON.parse(first![0]) as { background: number }).background).toBeGreaterThan(0);
     }
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(stderr.text()).toMatch(/SIGTERM: draining/);
+    expect(err).toMatch(/SIGTERM: draining/);
   }, 60_000);
 });
-
-/** Accumulates a stream's text; `until` resolves with the first match of a pattern, now or later. */
-function collect(stream: Readable) {
-  let text = '';
-  const waiting: { pattern: RegExp; resolve: (m: RegExpExecArray) => void }[] = [];
-  stream.setEncoding('utf8').on('data', (d: string) => {
-    text += d;
-    for (const w of [...waiting]) {
-      const m = w.pattern.exec(text);
-      if (m) {
-        waiting.splice(waiting.indexOf(w), 1);
-        w.resolve(m);
-      }
-    }
-  });
-  return {
-    text: () => text,
-    until: (pattern: RegExp) =>
-      new Promise<RegExpExecArray>((resolve) => {
-        const m = pattern.exec(text);
-        if (m) resolve(m);
-        else waiting.push({ pattern, resolve });
-      }),
-  };
-}
