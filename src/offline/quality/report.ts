@@ -1,6 +1,7 @@
 /**
  * Quality reports: kept as `<quality dir>/<run id>/report.json` plus `report.html` (a standalone
- * page with a histogram per numeric column), and listed in the project's state database.
+ * page with a histogram per numeric column, top values per string column, span and gaps per
+ * timestamp column), and listed in the project's state database.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -118,6 +119,25 @@ export function readReport(file: string): QualityReport {
 const esc = (s: unknown) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 const fmt = (v: unknown) => (typeof v === 'number' ? Number(v.toPrecision(5)).toString() : v === undefined ? '' : esc(v));
 
+const count = (n: number) => n.toLocaleString('en-US');
+
+/** Seconds as the largest whole unit that fits: `3 d 4 h`, `12 min`, `45 s`. */
+export function readableSeconds(seconds: number): string {
+  const units: [string, number][] = [['d', 86400], ['h', 3600], ['min', 60], ['s', 1]];
+  const parts: string[] = [];
+  let left = Math.round(seconds);
+  for (const [unit, size] of units) {
+    if (left >= size && parts.length < 2) {
+      parts.push(`${Math.floor(left / size)} ${unit}`);
+      left %= size;
+    } else if (parts.length) break;
+  }
+  return parts.length ? parts.join(' ') : `${Number(seconds.toPrecision(3))} s`;
+}
+
+const short = (s: string) => (s.length > 60 ? `${s.slice(0, 57)}…` : s);
+
+/** A histogram of the non-null values; nulls are said apart, never drawn into a bin. */
 function histogramSvg(c: ColumnProfile): string {
   if (!c.histogram) return '';
   const { counts, edges } = c.histogram;
@@ -131,7 +151,23 @@ function histogramSvg(c: ColumnProfile): string {
       return `<rect x="${(i * bw).toFixed(1)}" y="${(h - bh).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${bh.toFixed(1)}"><title>[${fmt(edges[i])}, ${fmt(edges[i + 1])}): ${n}</title></rect>`;
     })
     .join('');
-  return `<svg width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="histogram of ${esc(c.name)}">${bars}</svg>`;
+  const nulls = c.histogram.nulls ? `<div class="nulls">+ ${count(c.histogram.nulls)} null (not in the bins)</div>` : '';
+  return `<svg width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="histogram of ${esc(c.name)}">${bars}</svg>${nulls}`;
+}
+
+/** What a column's values look like: its histogram, top values and lengths, or time span and gaps. */
+function distribution(c: ColumnProfile): string {
+  if (c.histogram) return histogramSvg(c);
+  const parts: string[] = [];
+  if (c.lengths) parts.push(`length ${c.lengths.min}–${c.lengths.max} (mean ${fmt(c.lengths.mean)})`);
+  if (c.topValues?.length) {
+    parts.push(`<table class="top"><tr><th>top value</th><th>rows</th></tr>${c.topValues.map((t) => `<tr><td><code>${esc(short(t.value))}</code></td><td>${count(t.count)}</td></tr>`).join('')}</table>`);
+  }
+  if (c.spanSeconds !== undefined) parts.push(`span ${readableSeconds(c.spanSeconds)}`);
+  if (c.gaps?.length) {
+    parts.push(`<table class="gaps"><tr><th>largest gaps</th><th></th></tr>${c.gaps.map((g) => `<tr><td>${esc(g.from)} → ${esc(g.to)}</td><td>${readableSeconds(g.seconds)}</td></tr>`).join('')}</table>`);
+  }
+  return parts.join('<br>');
 }
 
 export function renderHtml(report: QualityReport): string {
@@ -141,11 +177,11 @@ export function renderHtml(report: QualityReport): string {
   const tables = report.tables
     .map(
       (t) => `<h2>${esc(t.name)} <small>${t.rows.toLocaleString('en-US')} rows${t.file ? ` · ${esc(t.file)}` : ''}${t.freshness ? ` · newest ${esc(t.freshness.newest)}` : ''}</small></h2>
-<table><tr><th>column</th><th>type</th><th>null rate</th><th>distinct≈</th><th>min</th><th>max</th><th>mean</th><th>stddev</th><th>p50</th><th>histogram</th></tr>
+<table><tr><th>column</th><th>type</th><th>nulls</th><th>distinct≈</th><th>min</th><th>max</th><th>mean</th><th>stddev</th><th>p50</th><th>distribution</th></tr>
 ${t.columns
   .map(
     (c) =>
-      `<tr><td>${esc(c.name)}</td><td>${esc(c.type)}</td><td>${(c.nullRate * 100).toFixed(2)}%</td><td>${c.distinct}</td><td>${fmt(c.min)}</td><td>${fmt(c.max)}</td><td>${fmt(c.mean)}</td><td>${fmt(c.stddev)}</td><td>${fmt(c.quantiles?.p50)}</td><td>${histogramSvg(c)}</td></tr>`,
+      `<tr><td>${esc(c.name)}</td><td>${esc(c.type)}</td><td>${count(c.nulls)} (${(c.nullRate * 100).toFixed(2)}%)</td><td>${count(c.distinct)}</td><td>${fmt(c.min)}</td><td>${fmt(c.max)}</td><td>${fmt(c.mean)}</td><td>${fmt(c.stddev)}</td><td>${fmt(c.quantiles?.p50)}</td><td>${distribution(c)}</td></tr>`,
   )
   .join('\n')}
 </table>`,
@@ -154,7 +190,8 @@ ${t.columns
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Fresco quality report ${esc(report.id)}</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin-bottom:2em}td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:middle}
-tr.error td{background:#fdd}tr.warn td{background:#ffd}svg rect{fill:#4a7ab8}small{color:#666;font-weight:normal}.status-failed{color:#b00}.status-passed{color:#070}.status-warned{color:#a60}</style></head>
+tr.error td{background:#fdd}tr.warn td{background:#ffd}svg rect{fill:#4a7ab8}small{color:#666;font-weight:normal}.status-failed{color:#b00}.status-passed{color:#070}.status-warned{color:#a60}
+.nulls{color:#666;font-size:12px}table.top td,table.top th,table.gaps td,table.gaps th{border:0;padding:0 8px 0 0;font-size:12px}</style></head>
 <body><h1>Quality report <code>${esc(report.id)}</code></h1>
 <p>${esc(report.kind)} · ${esc(report.subject)} · started ${esc(report.startedAt)} · status <b class="status-${report.status}">${report.status}</b></p>
 <h2>Checks</h2><table><tr><th></th><th>table</th><th>column</th><th>check</th><th>expected</th><th>observed</th></tr>
