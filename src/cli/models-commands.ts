@@ -5,9 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { loadProjectConfig } from '../config/project-config.js';
 import { FrescoError } from '../errors/index.js';
 import { ModelRegistry, type ModelVersion, type RegisterOptions } from '../registry/index.js';
 import { parseVersion } from '../registry/ref.js';
+import { renderDiff } from './models-diff-output.js';
 import { type Io, printData, table } from './output.js';
 
 interface RegistryOptions {
@@ -15,9 +17,21 @@ interface RegistryOptions {
   project?: string;
 }
 
-/** `--registry` wins; otherwise `<project>/.fresco/registry`, the project defaulting to the current folder. */
+/**
+ * `--registry` wins; otherwise the registry of the project (fresco.yaml's `registry.path`, by
+ * default `<project>/.fresco/registry`), the project defaulting to the current folder. Outside a
+ * project this fails, as `apply` does, instead of guessing a folder (and creating it).
+ */
 export function registryDir(options: RegistryOptions): string {
-  return resolve(options.registry ?? join(options.project ?? process.cwd(), '.fresco', 'registry'));
+  if (options.registry !== undefined) return resolve(options.registry);
+  try {
+    return loadProjectConfig(options.project ?? '.').registryDir;
+  } catch (error) {
+    if (error instanceof FrescoError && error.code === 'FRESCO_ERR_NOT_FOUND') {
+      throw new FrescoError(error.code, `${error.message}, or name a registry folder with --registry <dir>`, error.location ? { location: error.location } : {});
+    }
+    throw error;
+  }
 }
 
 function readJsonFile(file: string, what: string): unknown {
@@ -47,8 +61,9 @@ function readMetrics(file: string): Record<string, number> {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-function withRegistry<T>(options: RegistryOptions, fn: (registry: ModelRegistry) => T): T {
-  const registry = ModelRegistry.open(registryDir(options));
+/** Read commands (create false) never create a registry: a missing one reads as empty. */
+function withRegistry<T>(options: RegistryOptions, fn: (registry: ModelRegistry) => T, create = false): T {
+  const registry = ModelRegistry.open(registryDir(options), { create });
   try {
     return fn(registry);
   } finally {
@@ -56,8 +71,8 @@ function withRegistry<T>(options: RegistryOptions, fn: (registry: ModelRegistry)
   }
 }
 
-async function withRegistryAsync<T>(options: RegistryOptions, fn: (registry: ModelRegistry) => Promise<T>): Promise<T> {
-  const registry = ModelRegistry.open(registryDir(options));
+async function withRegistryAsync<T>(options: RegistryOptions, fn: (registry: ModelRegistry) => Promise<T>, create = false): Promise<T> {
+  const registry = ModelRegistry.open(registryDir(options), { create });
   try {
     return await fn(registry);
   } finally {
@@ -118,7 +133,7 @@ export function registerModelsCommands(program: Command, io: Io): void {
           throw new FrescoError('FRESCO_ERR_NOT_FOUND', `${o.report}: no such report file`, { location: { file: o.report } });
         }
       }
-      const v = await withRegistryAsync(o, (r) => r.register(source, options));
+      const v = await withRegistryAsync(o, (r) => r.register(source, options), true);
       printData(io, json(), v, () => `registered ${v.name}@${v.version}${v.aliases.length ? ` (${v.aliases.join(', ')})` : ''}: ${v.packageChecksum}`);
     });
 
@@ -154,18 +169,13 @@ export function registerModelsCommands(program: Command, io: Io): void {
     });
 
   withLocation(models.command('diff <name> <v1> <v2>'))
-    .description('compare two versions: training configuration, features, metrics, package')
-    .option('--all', 'show unchanged rows too')
-    .action((name: string, v1: string, v2: string, o: RegistryOptions & { all?: boolean }) => {
+    .description('compare two versions: metrics with deltas, changed parameters, features and lineage')
+    .option('--full', 'also print every recorded value that differs, in full')
+    .option('--all', 'with --full, the values that do not differ too')
+    .action((name: string, v1: string, v2: string, o: RegistryOptions & { full?: boolean; all?: boolean }) => {
       const diff = withRegistry(o, (r) => r.diff(name, parseVersion(v1), parseVersion(v2)));
-      printData(io, json(), diff, () => {
-        const rows = diff.rows.filter((row) => o.all || !row.same);
-        if (rows.length === 0) return `${name}@${diff.a} and ${name}@${diff.b} do not differ (use --all to see every row)`;
-        return table(
-          ['section', 'key', `v${diff.a}`, `v${diff.b}`, 'change'],
-          rows.map((row) => [row.section, row.key, show(row.a), show(row.b), row.delta !== undefined ? `${row.delta >= 0 ? '+' : ''}${Number(row.delta.toPrecision(4))}` : row.same ? '' : 'changed']),
-        );
-      });
+      const full = o.full || o.all;
+      printData(io, json(), full ? diff : { name: diff.name, a: diff.a, b: diff.b, ...diff.summary }, () => renderDiff(diff, { full: Boolean(full), all: Boolean(o.all) }));
     });
 
   withLocation(models.command('export <ref> <file>'))

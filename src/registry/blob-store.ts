@@ -40,9 +40,14 @@ export class BlobStore {
   readonly objectsDir: string;
   readonly tmpDir: string;
 
-  constructor(readonly root: string) {
+  /** `create: false` (a reader) makes no folders: reading never creates state. */
+  constructor(
+    readonly root: string,
+    create = true,
+  ) {
     this.objectsDir = join(root, 'objects');
     this.tmpDir = join(root, 'tmp');
+    if (!create) return;
     mkdirSync(this.objectsDir, { recursive: true });
     mkdirSync(this.tmpDir, { recursive: true });
   }

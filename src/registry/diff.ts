@@ -1,4 +1,9 @@
-/** Two versions side by side: training configuration, features, metrics and package, key by key. */
+/**
+ * Two versions side by side. `summary` is what changed, compactly (diff-summary.ts); `rows` is
+ * every recorded value, key by key (training configuration, features, metrics, package), for
+ * whoever needs all of it (`fresco models diff --full`).
+ */
+import { type DiffSummary, summarizeDiff } from './diff-summary.js';
 import type { ModelVersion } from './records.js';
 
 export interface DiffRow {
@@ -15,6 +20,7 @@ export interface VersionDiff {
   name: string;
   a: number;
   b: number;
+  summary: DiffSummary;
   rows: DiffRow[];
 }
 
@@ -70,6 +76,7 @@ export function diffVersions(a: ModelVersion, b: ModelVersion): VersionDiff {
     name: a.name,
     a: a.version,
     b: b.version,
+    summary: summarizeDiff(a, b),
     rows: [
       ...section('config', flatten(a.trainingConfig), flatten(b.trainingConfig)),
       ...section('features', features(a), features(b)),

@@ -77,11 +77,12 @@ export class ModelRegistry {
   /** Manifests never change for a checksum: cached for the registry's lifetime. */
   private readonly manifests = new Map<string, Manifest>();
 
-  private constructor(dir: string) {
+  private constructor(dir: string, create: boolean) {
     this.dir = dir;
-    mkdirSync(dir, { recursive: true });
-    this.store = new BlobStore(dir);
-    this.db = openDatabase(join(dir, 'registry.db'));
+    if (create) mkdirSync(dir, { recursive: true });
+    this.store = new BlobStore(dir, create);
+    // A reader of a registry that does not exist yet sees an empty one, and creates nothing.
+    this.db = openDatabase(create || ModelRegistry.exists(dir) ? join(dir, 'registry.db') : ':memory:');
     const db = this.db;
     this.stmts = {
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
@@ -106,9 +107,17 @@ export class ModelRegistry {
     };
   }
 
-  /** Opens (creating if needed) the registry in `dir`. */
-  static open(dir: string): ModelRegistry {
-    return new ModelRegistry(dir);
+  /**
+   * Opens the registry in `dir`, creating it if needed; with `create: false` (read commands),
+   * a registry that does not exist reads as empty and nothing is written to disk.
+   */
+  static open(dir: string, options: { create?: boolean } = {}): ModelRegistry {
+    return new ModelRegistry(dir, options.create ?? true);
+  }
+
+  /** Whether `dir` holds a registry (its database). */
+  static exists(dir: string): boolean {
+    return existsSync(join(dir, 'registry.db'));
   }
 
   close(): void {
