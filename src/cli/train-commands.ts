@@ -60,6 +60,7 @@ export function registerTrainCommands(program: Command, io: Io): void {
           table(['metric', 'recorded', 'reproduced', '|diff|'], report.metrics.map((m) => [m.name, fmt(m.recorded), fmt(m.reproduced), m.diff.toExponential(2)])),
           `predictions on ${report.rows} test rows: max |diff| ${report.predictionMaxAbsDiff.toExponential(2)}`,
           `plan hash ${report.planHashSame ? 'same' : 'DIFFERENT'}; training code ${report.codeHashSame ? 'same' : 'different (informational)'}`,
+          `report: ${report.report} (this run, with its rebuilt dataset: ${report.dir})`,
         ].join('\n'),
       );
       if (!report.ok) throw new FrescoError('FRESCO_ERR_REPRODUCE_MISMATCH', `${report.ref} was not reproduced within tolerance (see above)`);

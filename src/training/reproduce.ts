@@ -6,14 +6,21 @@
  * Tolerance: forust-ml is deterministic for a given seed, thread count aside, and so are the
  * dataset builder and the DSL; metrics must agree within 1e-9 and ONNX predictions of the
  * registered and the retrained model within 1e-6 on every test row.
+ *
+ * Where it writes: only inside the registry, in a folder of its own per run,
+ * `<registry>/reproductions/<name>/<version>/<run>/`: the rebuilt dataset (with its manifest and
+ * quality report), the retrained model's HTML report and `reproduce.json`. Never the user's
+ * files (the recorded config's `report:` is the original training's), and nothing temporary that
+ * a report would point at after it is gone. A run that fails is removed; one that completes,
+ * reproduced or not, is kept as evidence. `reproduce.json` is written last: a folder without it
+ * is a run still going, or one that was killed (swept by the next run of the same version).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { FrescoError } from '../errors/index.js';
 import { buildDataset, type DatasetManifest } from '../offline/dataset-builder.js';
 import { ModelRegistry } from '../registry/index.js';
-import { readFileSync } from 'node:fs';
 import type { TrainConfig } from './config.js';
 import { trainingCodeHash } from './code-hash.js';
 import { outputName } from './model.js';
@@ -33,6 +40,33 @@ export interface ReproduceReport {
   planHashSame: boolean;
   ok: boolean;
   tolerance: { metrics: number; predictions: number };
+  /** This run's folder in the registry, and what it holds. */
+  dir: string;
+  report: string;
+  dataset: string;
+}
+
+/** `2026-01-31T12-00-00-000Z-<host>-<pid>`: sortable by time; host and pid tell the sweeper who ran it. */
+const RUN_NAME = /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z-(.+)-(\d+)$/;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes runs of this host that never finished (no reproduce.json) and whose process is gone. */
+function sweepKilledRuns(versionDir: string): void {
+  if (!existsSync(versionDir)) return;
+  for (const name of readdirSync(versionDir)) {
+    const m = RUN_NAME.exec(name);
+    if (!m || m[1] !== hostname() || existsSync(join(versionDir, name, 'reproduce.json'))) continue;
+    const pid = Number(m[2]);
+    if (pid !== process.pid && !isAlive(pid)) rmSync(join(versionDir, name), { recursive: true, force: true });
+  }
 }
 
 function inputFiles(m: DatasetManifest): { path: string; sha256: string }[] {
@@ -55,11 +89,17 @@ export async function reproduceVersion(registryDir: string, ref: string, log: (l
   if (!training?.config || !manifest?.labels) {
     throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `${recorded.name}@${recorded.version} was not trained by fresco train (no recorded training config and dataset lineage); nothing to reproduce`);
   }
-  const config = training.config;
-  const tmp = mkdtempSync(join(tmpdir(), 'fresco-reproduce-'));
+  const versionDir = join(registryDir, 'reproductions', recorded.name, String(recorded.version));
+  sweepKilledRuns(versionDir);
+  const dir = join(versionDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${hostname()}-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const reportFile = join(dir, 'report.html');
+  // The recorded config, with the report written into this run's folder instead of the user's file.
+  const config: TrainConfig = { ...training.config, report: reportFile };
+  let complete = false;
   try {
-    log(`rebuilding the dataset of ${recorded.name}@${recorded.version} from its lineage (${manifest.labels.file}, ${manifest.features.length} features)`);
-    const out = join(tmp, 'dataset.parquet');
+    log(`rebuilding the dataset of ${recorded.name}@${recorded.version} from its lineage (${manifest.labels.file}, ${manifest.features.length} features) in ${dir}`);
+    const out = join(dir, 'dataset.parquet');
     const built = await buildDataset({
       project: config.projectDir,
       labels: manifest.labels.file,
@@ -96,9 +136,17 @@ export async function reproduceVersion(registryDir: string, ref: string, log: (l
       planHashSame: recorded.planHash === result.frozen.hash,
       ok: inputs.every((i) => i.now === i.recorded) && metrics.every((m) => m.diff <= METRIC_TOLERANCE) && predictionMaxAbsDiff <= PREDICTION_TOLERANCE && recorded.planHash === result.frozen.hash,
       tolerance: { metrics: METRIC_TOLERANCE, predictions: PREDICTION_TOLERANCE },
+      dir,
+      report: reportFile,
+      dataset: built.out,
     };
+    const json = join(dir, 'reproduce.json');
+    writeFileSync(`${json}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
+    renameSync(`${json}.tmp`, json);
+    complete = true;
     return report;
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    // A run that failed leaves nothing half-written behind.
+    if (!complete) rmSync(dir, { recursive: true, force: true });
   }
 }
