@@ -151,10 +151,20 @@ export function registerOnlineCommands(program: Command, io: Io): void {
     .command('get <name>')
     .description('values, statuses (present, missing, expired) and event times of a feature table or service')
     .option('--project <dir>', 'project folder', '.')
-    .option('--key <name=value>', 'an entity key; repeat for composite keys (grouped per entity with --entity)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--key <name=value>', 'an entity key (repeatable): different names form one composite key; a name given again starts the next entity', (v: string, acc: string[] = []) => [...acc, v])
     .option('--as-of <time>', 'measure TTLs from this time (default: now)')
-    .action(async (name: string, o: { project: string; key: string[]; asOf?: string }) => {
-      if (o.key.length === 0) throw new FrescoError('FRESCO_ERR_USAGE', 'features get needs at least one --key name=value');
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  fresco features get driver_model --key driver_id=1001                       # one entity',
+        '  fresco features get driver_model --key driver_id=1001 --key driver_id=1002  # two entities',
+        '  fresco features get trip_stats --key driver_id=1001 --key city=paris        # one composite key',
+      ].join('\n'),
+    )
+    .action(async (name: string, o: { project: string; key?: string[]; asOf?: string }) => {
+      if (!o.key?.length) throw new FrescoError('FRESCO_ERR_USAGE', 'features get needs at least one --key name=value');
       // Keys with the same name start a new entity: --key a=1 --key a=2 reads two entities.
       const entities: Record<string, KeyValue>[] = [];
       for (const k of o.key) {
