@@ -6,10 +6,10 @@
  * it, then merged into the file (temporary name, then rename) and the work folder removed.
  * `_batch.json` records what the parts were scored with, so a rerun only reuses matching parts.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { FrescoError } from '../errors/index.js';
+import { removeLeftoverTemporariesOf, temporarySibling } from '../util/leftovers.js';
 import type { Part, Shard } from './parts.js';
 
 export type OutputFormat = 'parquet' | 'h5';
@@ -59,17 +59,12 @@ export const shardMarker = (layout: OutputLayout, shard: Shard) => join(layout.p
 export const errorFileOf = (target: string) => `${target}.errors.jsonl`;
 const JOB_FILE = '_batch.json';
 
-/** A hidden temporary sibling of `final` (same folder, so the rename is atomic). */
-export function temporaryName(final: string): string {
-  return join(dirname(final), `.${basename(final)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-}
+/** A hidden temporary sibling of `final` (same folder, so the rename is atomic), named after this process. */
+export const temporaryName = temporarySibling;
 
-/** Removes temporaries left by a killed run for this file (its name's `.tmp-` siblings). */
+/** Removes temporaries a killed run left for this file; a live writer's are left alone. */
 export function removeStaleTemporaries(final: string): void {
-  const dir = dirname(final);
-  const prefix = `.${basename(final)}.tmp-`;
-  if (!existsSync(dir)) return;
-  for (const name of readdirSync(dir)) if (name.startsWith(prefix)) rmSync(join(dir, name), { force: true });
+  removeLeftoverTemporariesOf(final);
 }
 
 export function writeFileAtomic(final: string, text: string): void {

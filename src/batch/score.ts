@@ -5,12 +5,13 @@
  * shards deterministically (--shard i/n), resumes (finished parts are kept and skipped), and
  * never leaves output that looks complete when it is not (temporary names, renamed when done).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join as joinPath, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { FrescoError } from '../errors/index.js';
 import { loadProject } from '../features/project.js';
 import { ModelRegistry } from '../registry/registry.js';
+import { removeLeftoverScratchDirs, scratchDir } from '../util/leftovers.js';
 import { BatchReader } from './batches.js';
 import { openBatchEngine } from './engine.js';
 import { datasetColumnName } from '../dsl/dataset.js';
@@ -63,6 +64,8 @@ export interface BatchScoreOptions {
    * preparation included) and for the final merge, nothing else runs: those use every core.
    */
   engineThreads?: number;
+  /** Where the job's scratch (spill) folder goes (default: the OS temp folder). */
+  tempDir?: string;
   /** DuckDB memory limit (default 1GB): the engine spills past it. */
   memoryLimit?: string;
   onProgress?(progress: BatchProgress): void;
@@ -96,6 +99,7 @@ export interface BatchScoreResult {
 }
 
 const OUTPUT_META = ['model_name', 'model_version', 'model_alias'];
+const SCRATCH_PREFIX = 'fresco-batch-scratch-';
 
 export async function batchScore(options: BatchScoreOptions): Promise<BatchScoreResult> {
   const started = performance.now();
@@ -118,7 +122,11 @@ export async function batchScore(options: BatchScoreOptions): Promise<BatchScore
   const inputs = planInputs(models);
   let join: JoinSpec | undefined = options.join ? { project: loadProject(options.join.project), timestamp: options.join.timestamp, features: options.join.features ?? [] } : undefined;
 
-  const spill = mkdtempSync(joinPath(tmpdir(), 'fresco-batch-'));
+  // The engine's spill folder, named after this process: a job killed with SIGKILL cannot remove
+  // its own, so each job first removes those of dead jobs.
+  const scratchParent = options.tempDir ?? tmpdir();
+  removeLeftoverScratchDirs(scratchParent, SCRATCH_PREFIX);
+  const spill = scratchDir(scratchParent, SCRATCH_PREFIX);
   const busyThreads = options.engineThreads ?? 1;
   const idleThreads = options.engineThreads ?? availableParallelism();
   const engine = await openBatchEngine({ memoryLimit: options.memoryLimit ?? '1GB', threads: idleThreads, tempDir: spill });

@@ -1,8 +1,8 @@
 /** File helpers for pipelines: input hashes, glob expansion, and atomic output (temp name + rename). */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, renameSync, rmSync } from 'node:fs';
 import { FrescoError } from '../errors/index.js';
+import { temporarySibling } from '../util/leftovers.js';
 import type { Engine } from './engine.js';
 
 export async function sha256File(file: string): Promise<string> {
@@ -24,11 +24,11 @@ export async function expandFiles(engine: Engine, path: string, what: string): P
   return rows.map((r) => String(r.file));
 }
 
-/** A temporary sibling of `final`, in the same folder so that the rename is atomic. */
-export function temporaryPath(final: string): string {
-  mkdirSync(dirname(final), { recursive: true });
-  return join(dirname(final), `.${basename(final)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-}
+/**
+ * A temporary sibling of `final`, in the same folder so that the rename is atomic. Its name carries
+ * host and pid, so the next run removes it if this process is killed (util/leftovers.ts).
+ */
+export const temporaryPath = temporarySibling;
 
 /** Moves finished temporary files into place, in order (the last one marks completion). */
 export function commitFiles(moves: { tmp: string; final: string }[]): void {
