@@ -30,15 +30,22 @@ export function formatOf(file: string): PushFormat {
   throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `${file}: cannot push a "${ext}" file; use .csv, .jsonl/.ndjson (JSON lines) or .parquet`, { location: { file } });
 }
 
-/** RFC 4180 CSV with a header line; quoted fields may hold commas, quotes ("") and newlines. Empty = null. */
-export function parseCsv(text: string, where: string): PushRecord[] {
-  const records: PushRecord[] = [];
-  let header: string[] | undefined;
+/** One CSV record: its cells (empty unquoted = null), first line, and the text span it came from (line end included). */
+export interface CsvRecord {
+  cells: (string | null)[];
+  line: number;
+  start: number;
+  end: number;
+}
+
+/** RFC 4180 records of `text`, blank lines skipped; shared by parseCsv and the static-source rewrite (push-upsert.ts). */
+export function* scanCsv(text: string, where: string): Generator<CsvRecord> {
   let i = 0;
   let line = 1;
   const n = text.length;
   while (i < n) {
     const startLine = line;
+    const start = i;
     const cells: (string | null)[] = [];
     for (;;) {
       let cell = '';
@@ -77,16 +84,32 @@ export function parseCsv(text: string, where: string): PushRecord[] {
       break;
     }
     if (cells.length === 1 && cells[0] === null) continue; // a blank line
+    yield { cells, line: startLine, start, end: i };
+  }
+}
+
+/** The header's column names, checked: each named, none twice. */
+export function csvHeader(record: CsvRecord, where: string): string[] {
+  const header = record.cells.map((c) => (c ?? '').trim());
+  const seen = new Set<string>();
+  for (const [k, h] of header.entries()) {
+    if (!h) throw new FrescoError('FRESCO_ERR_DATA_INVALID', `${where}: line ${record.line}: header column ${k + 1} has no name`, { location: { file: where, line: record.line, column: k + 1 } });
+    if (seen.has(h)) throw new FrescoError('FRESCO_ERR_DATA_INVALID', `${where}: line ${record.line}: column "${h}" appears twice in the header`, { location: { file: where, line: record.line, key: h } });
+    seen.add(h);
+  }
+  return header;
+}
+
+/** RFC 4180 CSV with a header line; quoted fields may hold commas, quotes ("") and newlines. Empty = null. */
+export function parseCsv(text: string, where: string): PushRecord[] {
+  const records: PushRecord[] = [];
+  let header: string[] | undefined;
+  for (const record of scanCsv(text, where)) {
     if (!header) {
-      header = cells.map((c) => (c ?? '').trim());
-      const seen = new Set<string>();
-      for (const [k, h] of header.entries()) {
-        if (!h) throw new FrescoError('FRESCO_ERR_DATA_INVALID', `${where}: line ${startLine}: header column ${k + 1} has no name`, { location: { file: where, line: startLine, column: k + 1 } });
-        if (seen.has(h)) throw new FrescoError('FRESCO_ERR_DATA_INVALID', `${where}: line ${startLine}: column "${h}" appears twice in the header`, { location: { file: where, line: startLine, key: h } });
-        seen.add(h);
-      }
+      header = csvHeader(record, where);
       continue;
     }
+    const { cells, line: startLine } = record;
     const row = records.length + 1;
     if (cells.length !== header.length) {
       throw new FrescoError('FRESCO_ERR_DATA_INVALID', `${where}: row ${row} (line ${startLine}) has ${cells.length} fields, the header has ${header.length}; nothing was pushed`, {

@@ -89,7 +89,7 @@ export function parseTimeText(s: string): number {
 }
 
 /** Parses one value for a column; returns an error text instead of throwing. */
-function parseValue(v: unknown, col: PushColumn, text: boolean): PushValue | { error: string } {
+export function parseValue(v: unknown, col: PushColumn, text: boolean): PushValue | { error: string } {
   if (v === null || v === undefined || (text && v === '')) return null;
   const got = typeof v === 'string' ? `"${v.length > 40 ? `${v.slice(0, 40)}...` : v}"` : JSON.stringify(v) ?? String(v);
   switch (col.kind) {

@@ -145,7 +145,7 @@ export async function push(options: PushOptions): Promise<PushResult> {
   if (records.length === 0) return result;
 
   let lake: LakeAppend | undefined;
-  if (!options.onlineOnly) lake = await prepareLakeAppend(source, checked, resolve(project.config.root, '.fresco', 'tmp'));
+  if (!options.onlineOnly) lake = await prepareLakeAppend(source, checked, resolve(project.config.root, '.fresco', 'tmp'), tables);
   const store = options.store ?? (await openOnlineStore(project.config));
   result.store = store.id;
   try {
