@@ -204,6 +204,7 @@ export function trainLinear(task: Task, names: string[], train: Matrix, params: 
     },
     toOnnx: () => linearOnnx(task, weights, intercept),
     importance: Array.from(w.slice(0, k), (v) => Math.abs(v) / total),
+    coefficients: { raw: Array.from(weights), standardized: Array.from(w.slice(0, k)), intercept },
     summary: {
       solver: params.l1 === 0 ? 'newton' : 'fista',
       iterations,

@@ -1,8 +1,9 @@
 /**
  * Evaluation metrics, computed in f64 over the trainer's predictions. Classification: AUC (ties
  * count one half, as scikit-learn's roc_auc_score), log loss (probabilities clipped to 1e-15),
- * accuracy, precision, recall and F1 at a threshold, Brier score, and calibration in 10 equal-width
- * bins. Regression: RMSE, MAE, R2. Curves are thinned to at most 200 points for the report.
+ * accuracy, precision, recall and F1 at a threshold (and the confusion matrix they come from), Brier
+ * score, calibration in 10 equal-width bins, and lift / gain by score decile. Regression: RMSE, MAE,
+ * R2. Curves are thinned to at most 200 points for the report.
  */
 export interface Curve {
   x: number[];
@@ -16,6 +17,35 @@ export interface ClassificationEval {
   calibration: { predicted: number; observed: number; count: number }[];
   /** Histogram of scores in 20 bins over [0, 1], per class. */
   scores: { negatives: number[]; positives: number[] };
+  /** Counts at the threshold: a score >= threshold is predicted positive. */
+  confusion: Confusion;
+  /** Lift and cumulative gain per score decile, highest scores first. */
+  lift: LiftRow[];
+}
+
+export interface Confusion {
+  threshold: number;
+  tp: number;
+  fp: number;
+  tn: number;
+  fn: number;
+}
+
+export interface LiftRow {
+  /** 1 = the tenth of rows with the highest scores. */
+  decile: number;
+  rows: number;
+  positives: number;
+  minScore: number;
+  maxScore: number;
+  /** Positive rate in the decile. */
+  rate: number;
+  /** rate / the overall positive rate. */
+  lift: number;
+  /** Share of all positives in this decile and the ones above it. */
+  cumulativeGain: number;
+  /** Positive rate of this decile and the ones above it / the overall positive rate. */
+  cumulativeLift: number;
 }
 
 export interface RegressionEval {
@@ -52,6 +82,43 @@ export function auc(p: Float64Array, y: Float64Array): number {
   const negatives = order.length - positives;
   if (positives === 0 || negatives === 0) return NaN;
   return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
+}
+
+/**
+ * Rows ranked by score, highest first, cut into `groups` groups whose sizes differ by at most one
+ * row; rows with equal scores keep their order, so the cut is the same on every run.
+ */
+export function liftTable(p: Float64Array, y: Float64Array, groups = 10): LiftRow[] {
+  const n = p.length;
+  const order = Array.from(p.keys()).sort((a, b) => (p[b] as number) - (p[a] as number));
+  let total = 0;
+  for (const v of y) total += v === 1 ? 1 : 0;
+  const overall = n ? total / n : 0;
+  const out: LiftRow[] = [];
+  let seenRows = 0;
+  let seenPositives = 0;
+  for (let g = 0; g < groups; g++) {
+    const from = Math.floor((g * n) / groups);
+    const to = Math.floor(((g + 1) * n) / groups);
+    if (to === from) continue;
+    let positives = 0;
+    for (let i = from; i < to; i++) positives += y[order[i] as number] === 1 ? 1 : 0;
+    seenRows += to - from;
+    seenPositives += positives;
+    const rate = positives / (to - from);
+    out.push({
+      decile: g + 1,
+      rows: to - from,
+      positives,
+      minScore: p[order[to - 1] as number] as number,
+      maxScore: p[order[from] as number] as number,
+      rate,
+      lift: overall ? rate / overall : 0,
+      cumulativeGain: total ? seenPositives / total : 0,
+      cumulativeLift: overall ? seenPositives / seenRows / overall : 0,
+    });
+  }
+  return out;
 }
 
 export function evaluateClassification(p: Float64Array, y: Float64Array, threshold: number): ClassificationEval {
@@ -121,6 +188,8 @@ export function evaluateClassification(p: Float64Array, y: Float64Array, thresho
     pr: thin(pr),
     calibration: bins.filter((b) => b.count > 0).map((b) => ({ predicted: b.sp / b.count, observed: b.sy / b.count, count: b.count })),
     scores: { negatives: negHist, positives: posHist },
+    confusion: { threshold, tp, fp, tn, fn },
+    lift: liftTable(p, y),
   };
 }
 

@@ -14,6 +14,8 @@ export interface TrainedModel {
   toOnnx(): Uint8Array;
   /** Per column: gain share (trees) or |standardized coefficient| (linear). */
   importance: number[];
+  /** Linear models: signed weights per column, on the raw column and per standard deviation. */
+  coefficients?: { raw: number[]; standardized: number[]; intercept: number };
   /** Learned-parameter summary for the registry (counts, shapes, coefficients). */
   summary: Record<string, unknown>;
   /** Validation metric per boosting round, and the round kept (trees). */

@@ -25,7 +25,7 @@ import { trainLinear } from './linear.js';
 import { type ClassificationEval, evaluateClassification, evaluateRegression, type RegressionEval } from './metrics.js';
 import { INPUT_NAME, outputName, type TrainedModel } from './model.js';
 import { runOnnx } from './onnx-run.js';
-import { renderReport } from './report.js';
+import { describeFit, renderReport } from './report.js';
 import { better, trialOverrides } from './search.js';
 
 export interface Trial {
@@ -129,10 +129,10 @@ export async function trainFromConfig(config: TrainConfig, options: TrainOptions
   clock('features', t);
   log(`features: ${k} columns from ${spec.outputs.length} spec outputs, plan ${frozen.hash}`);
 
-  // 3. Trials: every combination (grid) or draw (random), early-stopped on the validation rows.
+  // 3. Trials: every combination (grid) or draw (random); GBDT early-stops on the validation rows.
   const metricName = searchMetric(config.task);
   const trials: Trial[] = [];
-  let best: { model: TrainedModel; metric: number } | undefined;
+  let best: { model: TrainedModel; metric: number; params: Record<string, unknown> } | undefined;
   t = performance.now();
   for (const [i, overrides] of trialOverrides(config.search, config.seed).entries()) {
     const started = performance.now();
@@ -142,7 +142,7 @@ export async function trainFromConfig(config: TrainConfig, options: TrainOptions
     const trial: Trial = { trial: i + 1, params: overrides, metric, iterations: model.algorithm === 'gbdt' ? (model.summary.trees as number) : null, seconds: (performance.now() - started) / 1000 };
     trials.push(trial);
     log(`trial ${trial.trial}: ${JSON.stringify(overrides)} validation ${metricName} ${metric.toFixed(5)} (${trial.seconds.toFixed(1)} s)`);
-    if (!best || better(metricName, metric, best.metric)) best = { model, metric };
+    if (!best || better(metricName, metric, best.metric)) best = { model, metric, params };
   }
   clock('train', t);
   const model = best!.model;
@@ -182,12 +182,13 @@ export async function trainFromConfig(config: TrainConfig, options: TrainOptions
   ];
   const reportHtml = renderReport({
     title: `${config.name}: ${config.algorithm.type} ${config.task === 'binary' ? 'classifier' : 'regressor'}`,
-    subtitle: `Trained ${new Date().toISOString()} on ${train.rows} rows, early-stopped on ${valid.rows}, tested on ${test.rows} later rows.`,
+    subtitle: `${describeFit({ model, params: best!.params, rows: { train: train.rows, valid: valid.rows, test: test.rows }, splitBy: config.split.by })} Trained ${new Date().toISOString()}.`,
     task: config.task,
     evaluation: result.evaluation,
     validationMetrics: validation.metrics,
     names,
     importance: model.importance,
+    ...(model.coefficients ? { coefficients: model.coefficients } : {}),
     trials: config.search ? trials : [],
     searchMetric: metricName,
     lineage,
