@@ -146,7 +146,9 @@ export function registerOnlineCommands(program: Command, io: Io): void {
       );
     });
 
-  const features = program.command('features').description('read features from the online store');
+  // The group may already hold list/describe (project-commands.ts).
+  const features = program.commands.find((c) => c.name() === 'features') ?? program.command('features');
+  features.description('feature definitions (list, describe) and online reads (get)');
   features
     .command('get <name>')
     .description('values, statuses (present, missing, expired) and event times of a feature table or service')

@@ -6,3 +6,5 @@ export * from './versions.js';
 export * from './state-store.js';
 export * from './project.js';
 export * from './feature-schema-from-definitions.js';
+export * from './plan.js';
+export * from './catalog.js';

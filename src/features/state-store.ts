@@ -3,7 +3,7 @@
  * and the history of data-quality runs (used for row-count-change checks and `fresco quality list`).
  * The model registry keeps its own database; this one belongs to the feature store.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { FrescoError } from '../errors/index.js';
@@ -66,20 +66,42 @@ export interface MaterializationRecord {
 export class StateStore {
   private readonly db: Database.Database;
 
-  constructor(readonly file: string) {
-    mkdirSync(dirname(file), { recursive: true });
+  /**
+   * Opens (creating if needed) the state database. `create: false` is for readers (list,
+   * describe, apply --dry-run): the file must exist and nothing is written to it; a read-write
+   * connection that only reads leaves the folder as it found it (a read-only one would leave
+   * -wal and -shm files behind).
+   */
+  constructor(
+    readonly file: string,
+    create = true,
+  ) {
+    if (create) mkdirSync(dirname(file), { recursive: true });
     try {
-      this.db = new Database(file);
-      this.db.pragma('journal_mode = WAL');
+      this.db = new Database(file, { fileMustExist: !create });
       this.db.pragma('busy_timeout = 5000');
-      this.db.exec(SCHEMA);
+      if (create) {
+        this.db.pragma('journal_mode = WAL');
+        this.db.exec(SCHEMA);
+      }
     } catch (error) {
       throw new FrescoError('FRESCO_ERR_DATA_INVALID', `${file}: cannot open the state database: ${(error as Error).message}`, { location: { file }, cause: error });
     }
   }
 
+  /** The state database to read, or undefined when the project has none yet (never applied). */
+  static openExisting(file: string): StateStore | undefined {
+    return existsSync(file) ? new StateStore(file, false) : undefined;
+  }
+
   close(): void {
     this.db.close();
+  }
+
+  /** What a recorded version meant (the body its hash was taken of). */
+  bodyOf(kind: DefinitionKind, name: string, version: number): unknown {
+    const row = this.db.prepare('SELECT body FROM definition_versions WHERE kind = ? AND name = ? AND version = ?').get(kind, name, version) as { body: string } | undefined;
+    return row ? JSON.parse(row.body) : undefined;
   }
 
   /** The latest applied version of every definition. */
