@@ -19,7 +19,7 @@ describe('fresco models reproduce', () => {
 
     // A run killed earlier (no reproduce.json, its process gone) is swept by the next run.
     const versionDir = join(dir, '.fresco', 'registry', 'reproductions', 'test-model', '1');
-    const killed = join(versionDir, `2020-01-01T00-00-00-000Z-${hostname()}-4194305`);
+    const killed = join(versionDir, `2020-01-01T00-00-00-000Z-${hostname()}-4194305-dead`);
     mkdirSync(killed, { recursive: true });
     writeFileSync(join(killed, 'dataset.parquet'), 'half written');
 

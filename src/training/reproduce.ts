@@ -15,12 +15,12 @@
  * reproduced or not, is kept as evidence. `reproduce.json` is written last: a folder without it
  * is a run still going, or one that was killed (swept by the next run of the same version).
  */
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { FrescoError } from '../errors/index.js';
 import { buildDataset, type DatasetManifest } from '../offline/dataset-builder.js';
 import { ModelRegistry } from '../registry/index.js';
+import { isLeftover, ownerTag } from '../util/leftovers.js';
 import type { TrainConfig } from './config.js';
 import { trainingCodeHash } from './code-hash.js';
 import { outputName } from './model.js';
@@ -46,26 +46,15 @@ export interface ReproduceReport {
   dataset: string;
 }
 
-/** `2026-01-31T12-00-00-000Z-<host>-<pid>`: sortable by time; host and pid tell the sweeper who ran it. */
-const RUN_NAME = /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z-(.+)-(\d+)$/;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** `2026-01-31T12-00-00-000Z-<host>-<pid>-<hex>`: sortable by time; the owner tag tells the sweeper who ran it. */
+const RUN_NAME = /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z-(.+)$/;
 
 /** Removes runs of this host that never finished (no reproduce.json) and whose process is gone. */
 function sweepKilledRuns(versionDir: string): void {
   if (!existsSync(versionDir)) return;
   for (const name of readdirSync(versionDir)) {
     const m = RUN_NAME.exec(name);
-    if (!m || m[1] !== hostname() || existsSync(join(versionDir, name, 'reproduce.json'))) continue;
-    const pid = Number(m[2]);
-    if (pid !== process.pid && !isAlive(pid)) rmSync(join(versionDir, name), { recursive: true, force: true });
+    if (m && !existsSync(join(versionDir, name, 'reproduce.json')) && isLeftover(m[1]!)) rmSync(join(versionDir, name), { recursive: true, force: true });
   }
 }
 
@@ -91,7 +80,7 @@ export async function reproduceVersion(registryDir: string, ref: string, log: (l
   }
   const versionDir = join(registryDir, 'reproductions', recorded.name, String(recorded.version));
   sweepKilledRuns(versionDir);
-  const dir = join(versionDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${hostname()}-${process.pid}`);
+  const dir = join(versionDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${ownerTag()}`);
   mkdirSync(dir, { recursive: true });
   const reportFile = join(dir, 'report.html');
   // The recorded config, with the report written into this run's folder instead of the user's file.
