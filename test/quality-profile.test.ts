@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../src/offline/engine.js';
 import { profileRelation, type ColumnProfile, type TableProfile } from '../src/offline/quality/profile.js';
@@ -11,7 +14,11 @@ afterAll(() => engine.close());
 
 async function profile(sql: string): Promise<TableProfile> {
   await engine.run(`CREATE OR REPLACE TABLE t AS ${sql}`);
-  return (await profileRelation(engine, { name: 'source:t', relation: 't', columns: await engine.describe('t') })).profile;
+  return profileOf('t');
+}
+
+async function profileOf(relation: string): Promise<TableProfile> {
+  return (await profileRelation(engine, { name: 'source:t', relation, columns: await engine.describe(relation) })).profile;
 }
 
 function html(table: TableProfile): string {
@@ -87,5 +94,52 @@ describe('column profiles', () => {
     expect(page).toContain('span 5 d 2 h');
     expect(page).toContain('<tr><td>2021-01-02 23:00:00 → 2021-01-05 23:00:00</td><td>3 d</td></tr>');
     expect(page).toContain('<tr><td>2021-01-05 → 2021-02-01</td><td>27 d</td></tr>');
+  });
+});
+
+describe('non-finite and extreme floating-point values', () => {
+  it('counts NaN and infinities apart (as nulls are) and keeps them out of min/max/mean/stddev/quantiles/histogram, from Parquet and CSV', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fresco-nan-'));
+    // 10 finite values 0..9, 3 NaN, 2 +Infinity, 1 -Infinity, 2 nulls; a FLOAT column with the same.
+    const csv = join(dir, 'delays.csv');
+    const values = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'NaN', 'nan', 'NaN', 'inf', 'Infinity', '-inf', '', ''];
+    writeFileSync(csv, `delay,n\n${values.map((v, i) => `${v},${i}`).join('\n')}\n`);
+    const parquet = join(dir, 'delays.parquet');
+    await engine.run(`COPY (SELECT delay, CAST(delay AS FLOAT) AS small FROM read_csv('${csv}')) TO '${parquet}' (FORMAT parquet)`);
+    const fromCsv = column(await profileOf(`read_csv('${csv}')`), 'delay');
+    const fromParquet = await profileOf(`read_parquet('${parquet}')`);
+    for (const c of [fromCsv, column(fromParquet, 'delay'), column(fromParquet, 'small')]) {
+      expect([c.nulls, c.nan, c.posInfinite, c.negInfinite]).toEqual([2, 3, 2, 1]);
+      expect([c.min, c.max, c.mean]).toEqual([0, 9, 4.5]);
+      expect(c.stddev).toBeCloseTo(Math.sqrt(82.5 / 9), 12);
+      expect(c.quantiles!.p01).toBeGreaterThanOrEqual(0);
+      expect(c.quantiles!.p99).toBeLessThanOrEqual(9);
+      expect(c.histogram!.counts.reduce((a, b) => a + b, 0)).toBe(10);
+      expect(c.histogram!.edges.every(Number.isFinite)).toBe(true);
+    }
+    const page = html(fromParquet);
+    expect(page).toContain('+ 2 null, 3 NaN, 2 +∞, 1 −∞ (not in the bins)');
+    // The integer column has no NaN/infinity counts (it cannot hold them).
+    expect(column(await profileOf(`read_csv('${csv}')`), 'n').nan).toBeUndefined();
+  });
+
+  it('profiles a column of only NaN and infinities: counts, and no statistics rather than a failure', async () => {
+    const t = await profile(`SELECT * FROM (VALUES ('nan'::DOUBLE), ('inf'::DOUBLE), ('-inf'::DOUBLE), (NULL)) v(x)`);
+    const c = column(t, 'x');
+    expect([c.nulls, c.nan, c.posInfinite, c.negInfinite]).toEqual([1, 1, 1, 1]);
+    expect([c.min, c.max, c.mean, c.stddev, c.quantiles, c.histogram]).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
+    expect(html(t)).toContain('1 NaN, 1 +∞, 1 −∞');
+  });
+
+  it('profiles finite values near the largest double (whose squares overflow) without failing', async () => {
+    const t = await profile(`SELECT * FROM (VALUES (-1.5e308::DOUBLE), (1.6e308::DOUBLE), (0::DOUBLE), (1.0e308::DOUBLE)) v(x)`);
+    const c = column(t, 'x');
+    expect([c.min, c.max, c.nan, c.posInfinite, c.negInfinite]).toEqual([-1.5e308, 1.6e308, 0, 0, 0]);
+    expect(c.mean).toBeCloseTo(0.275e308 , -300);
+    expect(c.stddev! / 1e308).toBeCloseTo(Math.sqrt(((-1.775) ** 2 + 1.325 ** 2 + 0.275 ** 2 + 0.725 ** 2) / 3), 10);
+    expect(c.histogram!.edges.every(Number.isFinite)).toBe(true);
+    expect(c.histogram!.counts[0]).toBe(1);
+    expect(c.histogram!.counts[19]).toBe(1);
+    expect(c.histogram!.counts.reduce((a, b) => a + b, 0)).toBe(4);
   });
 });

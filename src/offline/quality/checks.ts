@@ -4,7 +4,7 @@
  */
 import type { FeatureExpectation, SourceExpectation } from '../../features/definition-schema.js';
 import { durationSeconds } from '../../config/duration.js';
-import type { TableProfile } from './profile.js';
+import { missingValues, type TableProfile } from './profile.js';
 
 export interface CheckResult {
   table: string;
@@ -35,7 +35,12 @@ export function allowedAggregates(checks: { column: string; allowed: (string | n
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 
-/** Column checks (not_null, min, max, allowed) of one expectation against a profile. */
+/**
+ * Column checks (not_null, min, max, allowed) of one expectation against a profile. In a float
+ * column, NaN counts as missing for `not_null` (as pandas and Arrow users mean it), +Infinity is
+ * above any `max` and -Infinity below any `min`, and neither NaN nor an infinity is an `allowed`
+ * value unless listed.
+ */
 export function checkColumn(profile: TableProfile, column: string, e: FeatureExpectation, extra: Record<string, unknown>): CheckResult[] {
   const severity = e.severity ?? 'error';
   const col = profile.columns.find((c) => c.name === column);
@@ -43,16 +48,21 @@ export function checkColumn(profile: TableProfile, column: string, e: FeatureExp
   if (!col) return [{ ...base, check: 'columns', expected: `column "${column}"`, observed: 'missing', passed: false }];
   const out: CheckResult[] = [];
   if (e.not_null !== undefined) {
-    const rate = 1 - col.nullRate;
-    out.push({ ...base, check: 'not_null', expected: `>= ${pct(e.not_null)} non-null`, observed: `${pct(rate)} non-null (${col.nulls} null of ${profile.rows})`, passed: rate >= e.not_null });
+    const rate = profile.rows ? 1 - missingValues(col) / profile.rows : 1;
+    const nan = col.nan ? `, ${col.nan} NaN` : '';
+    out.push({ ...base, check: 'not_null', expected: `>= ${pct(e.not_null)} non-null`, observed: `${pct(rate)} non-null (${col.nulls} null${nan} of ${profile.rows})`, passed: rate >= e.not_null });
   }
   if (e.min !== undefined) {
     const v = typeof col.min === 'number' ? col.min : undefined;
-    out.push({ ...base, check: 'min', expected: `>= ${e.min}`, observed: v === undefined ? 'no values' : `min ${v}`, passed: v === undefined || v >= e.min });
+    const inf = col.negInfinite ?? 0;
+    const observed = inf ? `min -Infinity (${inf} row(s))` : v === undefined ? 'no values' : `min ${v}`;
+    out.push({ ...base, check: 'min', expected: `>= ${e.min}`, observed, passed: !inf && (v === undefined || v >= e.min) });
   }
   if (e.max !== undefined) {
     const v = typeof col.max === 'number' ? col.max : undefined;
-    out.push({ ...base, check: 'max', expected: `<= ${e.max}`, observed: v === undefined ? 'no values' : `max ${v}`, passed: v === undefined || v <= e.max });
+    const inf = col.posInfinite ?? 0;
+    const observed = inf ? `max +Infinity (${inf} row(s))` : v === undefined ? 'no values' : `max ${v}`;
+    out.push({ ...base, check: 'max', expected: `<= ${e.max}`, observed, passed: !inf && (v === undefined || v <= e.max) });
   }
   if (e.allowed !== undefined) {
     const bad = Number(extra[`allowed:${column}`] ?? 0);

@@ -1,9 +1,16 @@
 /**
  * Profiles a relation in DuckDB, in bounded memory whatever its size: one aggregate scan for every
- * column's statistics (rows, nulls, min/max/mean/stddev, approximate distinct count and quantiles,
- * string lengths, top-value candidates), a second for the numeric histograms and the exact counts
- * of those candidates, and per timestamp column one sorted query for the largest gaps (DuckDB's
- * sort spills to disk rather than hold the column in memory).
+ * column's statistics (rows, nulls, NaN and infinity counts, min/max, approximate distinct count and
+ * quantiles, string lengths, top-value candidates), a second for the numeric mean, stddev and
+ * histograms and the exact counts of those candidates, and per timestamp column one sorted query
+ * for the largest gaps (DuckDB's sort spills to disk rather than hold the column in memory).
+ *
+ * NaN and ±Infinity (legal in FLOAT and DOUBLE columns) are counted apart, as nulls are, and kept
+ * out of every statistic of the values: min/max, mean, stddev, quantiles and histogram describe the
+ * finite values only. A profile never fails on legal data: DuckDB's stddev_samp raises "out of
+ * range" on a NaN or infinity, and on finite values whose squares overflow (near ±1.8e308), so the
+ * mean and stddev are computed on values divided by a power of two near the column's largest
+ * magnitude (exact, so results are the same as unscaled ones wherever those do not overflow).
  */
 import type { Engine } from '../engine.js';
 import { quoteString } from '../read-columns.js';
@@ -32,6 +39,11 @@ export interface ColumnProfile {
   nulls: number;
   nullRate: number;
   distinct: number;
+  /** FLOAT and DOUBLE columns: NaN, +Infinity and -Infinity values, in no other statistic. */
+  nan?: number;
+  posInfinite?: number;
+  negInfinite?: number;
+  /** Numeric columns: over the finite values. */
   min?: number | string;
   max?: number | string;
   mean?: number;
@@ -72,6 +84,13 @@ function num(v: unknown): number | undefined {
 
 const q = (s: string) => `"${s.replaceAll('"', '""')}"`;
 
+/** The column types that can hold NaN and ±Infinity. */
+const FLOATING = /^(FLOAT|DOUBLE|REAL|FLOAT4|FLOAT8)$/;
+export const isFloating = (type: string) => FLOATING.test(type);
+
+/** Rows with no value plus, in a float column, NaN rows: what `not_null` counts as missing. */
+export const missingValues = (c: ColumnProfile) => c.nulls + (c.nan ?? 0);
+
 /** Extra per-table aggregates (expectation checks) evaluated in the profile scan. */
 export type ExtraAggregates = Record<string, string>;
 
@@ -87,8 +106,13 @@ export async function profileRelation(
     selects.push(`count(${c}) AS n${i}`, `approx_count_distinct(${c}) AS d${i}`);
     if (kind === 'numeric' || kind === 'bool') {
       const v = `CAST(${c} AS DOUBLE)`;
-      selects.push(`min(${v}) AS lo${i}`, `max(${v}) AS hi${i}`, `avg(${v}) AS m${i}`, `stddev_samp(${v}) AS s${i}`);
-      if (kind === 'numeric') selects.push(`approx_quantile(${v}, [${QUANTILES.join(', ')}]) AS qs${i}`);
+      // DuckDB orders NaN above +Infinity: without the filter, max would be NaN.
+      const finite = isFloating(type) ? ` FILTER (WHERE isfinite(${c}))` : '';
+      selects.push(`min(${v})${finite} AS lo${i}`, `max(${v})${finite} AS hi${i}`);
+      if (isFloating(type)) {
+        selects.push(`count(*) FILTER (WHERE isnan(${c})) AS nan${i}`, `count(*) FILTER (WHERE isinf(${c}) AND ${c} > 0) AS pinf${i}`, `count(*) FILTER (WHERE isinf(${c}) AND ${c} < 0) AS ninf${i}`);
+      }
+      if (kind === 'numeric') selects.push(`approx_quantile(${v}, [${QUANTILES.join(', ')}])${finite} AS qs${i}`);
     } else if (kind === 'temporal' || kind === 'string') {
       selects.push(`CAST(min(${c}) AS VARCHAR) AS lo${i}`, `CAST(max(${c}) AS VARCHAR) AS hi${i}`);
       if (kind === 'temporal') selects.push(`epoch(max(${c})) - epoch(min(${c})) AS span${i}`);
@@ -109,12 +133,13 @@ export async function profileRelation(
     if (kind === 'numeric' || kind === 'bool') {
       const lo = num(r[`lo${i}`]);
       const hi = num(r[`hi${i}`]);
-      const mean = num(r[`m${i}`]);
-      const sd = num(r[`s${i}`]);
+      if (isFloating(type)) {
+        profile.nan = num(r[`nan${i}`]) ?? 0;
+        profile.posInfinite = num(r[`pinf${i}`]) ?? 0;
+        profile.negInfinite = num(r[`ninf${i}`]) ?? 0;
+      }
       if (lo !== undefined) profile.min = lo;
       if (hi !== undefined) profile.max = hi;
-      if (mean !== undefined) profile.mean = mean;
-      if (sd !== undefined) profile.stddev = sd;
       const qs = r[`qs${i}`] as { items?: unknown[] } | null;
       if (qs?.items) {
         const v = qs.items.map(num);
@@ -152,32 +177,63 @@ export async function profileRelation(
 }
 
 /**
- * The second scan: a histogram per numeric column (nulls kept out of the bins: DuckDB's least()
- * skips NULL, so a null must not reach it or it lands in the last bin) and the exact count of each
- * top-value candidate of the string columns.
+ * How a numeric column's finite values are scaled in the second scan: by a power of two `scale`
+ * near their largest magnitude, so that every scaled value, difference and square stays far from
+ * overflow; dividing by a power of two is exact, so nothing else changes. `lo` and `width` (of a
+ * histogram bin) are on the scaled axis.
+ */
+function scaled(c: ColumnProfile): { scale: number; lo: number; width: number } {
+  const lo = c.min as number;
+  const hi = c.max as number;
+  const magnitude = Math.max(Math.abs(lo), Math.abs(hi));
+  // 2^1023 is the largest power of two a double holds; 2^-1074 the smallest.
+  const scale = magnitude > 0 ? 2 ** Math.max(-1074, Math.min(1023, Math.floor(Math.log2(magnitude)))) : 1;
+  // A column of one value gets bins of width 1 (on the unscaled axis), as before.
+  const width = (hi / scale - lo / scale) / BINS || 1 / scale;
+  return { scale, lo: lo / scale, width };
+}
+
+/**
+ * The second scan, per numeric column: mean, stddev and a histogram of the finite values (nulls
+ * kept out of the bins: DuckDB's least() skips NULL, so a null must not reach it or it lands in the
+ * last bin; NaN and infinities would fail the cast to a bin number), on values scaled as `scaled`
+ * says; and the exact count of each top-value candidate of the string columns.
  */
 async function addSecondScan(engine: Engine, relation: string, columns: ColumnProfile[], candidates: Map<ColumnProfile, string[]>): Promise<void> {
   const numeric = columns.filter((c) => typeof c.min === 'number' && typeof c.max === 'number' && columnKind(c.type) !== 'other');
   const strings = [...candidates].filter(([, values]) => values.length > 0);
   if (!numeric.length && !strings.length) return;
-  const selects = numeric.map((c, i) => {
-    const lo = c.min as number;
-    const width = ((c.max as number) - lo) / BINS || 1;
+  const selects = numeric.flatMap((c, i) => {
+    const { scale, lo, width } = scaled(c);
     const v = `CAST(${q(c.name)} AS DOUBLE)`;
-    return `histogram(CASE WHEN ${v} IS NOT NULL THEN least(CAST(floor((${v} - ${lo}) / ${width}) AS INTEGER), ${BINS - 1}) END) AS h${i}`;
+    const x = `(${v} / ${scale})`;
+    const finite = `FILTER (WHERE isfinite(${v}))`;
+    return [
+      `avg(${x}) ${finite} AS m${i}`,
+      `stddev_samp(${x}) ${finite} AS s${i}`,
+      `histogram(CASE WHEN isfinite(${v}) THEN least(CAST(floor((${x} - ${lo}) / ${width}) AS INTEGER), ${BINS - 1}) END) AS h${i}`,
+    ];
   });
   strings.forEach(([c, values], i) => selects.push(`histogram(CASE WHEN ${q(c.name)} IN (${values.map(quoteString).join(', ')}) THEN ${q(c.name)} END) AS t${i}`));
   const [row] = await engine.rows(`SELECT ${selects.join(', ')} FROM ${relation}`);
   const entries = (key: string) => ((row as Record<string, unknown>)[key] as { entries?: { key: unknown; value: unknown }[] } | null)?.entries ?? [];
   numeric.forEach((c, i) => {
-    const lo = c.min as number;
-    const width = ((c.max as number) - lo) / BINS || 1;
+    const { scale, lo, width } = scaled(c);
+    const r = row as Record<string, unknown>;
+    // Unscaled, a stddev above the largest double (values near both ±1.8e308) is left out.
+    const mean = (num(r[`m${i}`]) ?? NaN) * scale;
+    const sd = (num(r[`s${i}`]) ?? NaN) * scale;
+    if (Number.isFinite(mean)) c.mean = mean;
+    if (Number.isFinite(sd)) c.stddev = sd;
     const counts = new Array<number>(BINS).fill(0);
     for (const e of entries(`h${i}`)) {
       const bin = num(e.key);
       if (bin !== undefined && bin >= 0 && bin < BINS) counts[bin] = num(e.value) ?? 0;
     }
-    c.histogram = { edges: Array.from({ length: BINS + 1 }, (_, k) => lo + k * width), counts, nulls: c.nulls };
+    // The top edge may round past the largest double when the maximum is near it.
+    const edge = (k: number) => (lo + k * width) * scale;
+    const edges = Array.from({ length: BINS + 1 }, (_, k) => (Number.isFinite(edge(k)) ? edge(k) : (c.max as number)));
+    c.histogram = { edges, counts, nulls: c.nulls };
   });
   strings.forEach(([c], i) => {
     c.topValues = entries(`t${i}`)

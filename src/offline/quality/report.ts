@@ -1,7 +1,8 @@
 /**
  * Quality reports: kept as `<quality dir>/<run id>/report.json` plus `report.html` (a standalone
  * page with a histogram per numeric column, top values per string column, span and gaps per
- * timestamp column), and listed in the project's state database.
+ * timestamp column, NaN and infinity counts per float column), and listed in the project's state
+ * database.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -135,9 +136,18 @@ export function readableSeconds(seconds: number): string {
   return parts.length ? parts.join(' ') : `${Number(seconds.toPrecision(3))} s`;
 }
 
+/**
+ * A float column's NaN and infinity counts, those above zero: `['3 NaN', '2 +∞', '1 −∞']`
+ * (`+inf`, `-inf` in plain text).
+ */
+export function nonFiniteCounts(c: ColumnProfile, plain = false): string[] {
+  const parts: [number | undefined, string][] = [[c.nan, 'NaN'], [c.posInfinite, plain ? '+inf' : '+∞'], [c.negInfinite, plain ? '-inf' : '−∞']];
+  return parts.filter(([n]) => n).map(([n, label]) => `${count(n!)} ${label}`);
+}
+
 const short = (s: string) => (s.length > 60 ? `${s.slice(0, 57)}…` : s);
 
-/** A histogram of the non-null values; nulls are said apart, never drawn into a bin. */
+/** A histogram of the finite values; nulls, NaN and infinities are said apart, never drawn into a bin. */
 function histogramSvg(c: ColumnProfile): string {
   if (!c.histogram) return '';
   const { counts, edges } = c.histogram;
@@ -151,7 +161,8 @@ function histogramSvg(c: ColumnProfile): string {
       return `<rect x="${(i * bw).toFixed(1)}" y="${(h - bh).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${bh.toFixed(1)}"><title>[${fmt(edges[i])}, ${fmt(edges[i + 1])}): ${n}</title></rect>`;
     })
     .join('');
-  const nulls = c.histogram.nulls ? `<div class="nulls">+ ${count(c.histogram.nulls)} null (not in the bins)</div>` : '';
+  const apart = [...(c.histogram.nulls ? [`${count(c.histogram.nulls)} null`] : []), ...nonFiniteCounts(c)];
+  const nulls = apart.length ? `<div class="nulls">+ ${apart.join(', ')} (not in the bins)</div>` : '';
   return `<svg width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="histogram of ${esc(c.name)}">${bars}</svg>${nulls}`;
 }
 
@@ -181,7 +192,7 @@ export function renderHtml(report: QualityReport): string {
 ${t.columns
   .map(
     (c) =>
-      `<tr><td>${esc(c.name)}</td><td>${esc(c.type)}</td><td>${count(c.nulls)} (${(c.nullRate * 100).toFixed(2)}%)</td><td>${count(c.distinct)}</td><td>${fmt(c.min)}</td><td>${fmt(c.max)}</td><td>${fmt(c.mean)}</td><td>${fmt(c.stddev)}</td><td>${fmt(c.quantiles?.p50)}</td><td>${distribution(c)}</td></tr>`,
+      `<tr><td>${esc(c.name)}</td><td>${esc(c.type)}</td><td>${count(c.nulls)} (${(c.nullRate * 100).toFixed(2)}%)${nonFiniteCounts(c).length ? `<div class="nulls">${nonFiniteCounts(c).join(', ')}</div>` : ''}</td><td>${count(c.distinct)}</td><td>${fmt(c.min)}</td><td>${fmt(c.max)}</td><td>${fmt(c.mean)}</td><td>${fmt(c.stddev)}</td><td>${fmt(c.quantiles?.p50)}</td><td>${distribution(c)}</td></tr>`,
   )
   .join('\n')}
 </table>`,
