@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { FrescoError } from '../errors/index.js';
 import { buildDataset, type DatasetRequest } from '../offline/dataset-builder.js';
+import { datasetProgressPrinter } from '../offline/dataset-progress.js';
 import { readDatasetSpec } from '../offline/dataset-spec.js';
 import { type Io, printData } from './output.js';
 
@@ -15,6 +16,7 @@ interface BuildOptions {
   features?: string;
   out?: string;
   group?: string;
+  progress: boolean;
 }
 
 export function registerDatasetCommands(program: Command, io: Io): void {
@@ -31,6 +33,7 @@ export function registerDatasetCommands(program: Command, io: Io): void {
     .option('--features <list>', 'comma-separated table.feature, table.* or feature service names')
     .option('--out <file>', 'output file, .parquet or .h5')
     .option('--group <name>', 'HDF5: group of the label file to read')
+    .option('--no-progress', 'do not draw the progress line (drawn only when stderr is a terminal)')
     .action(async (options: BuildOptions) => {
       const spec = options.spec ? readDatasetSpec(options.spec) : undefined;
       const features = options.features ? options.features.split(',').map((s) => s.trim()).filter(Boolean) : spec?.features;
@@ -49,7 +52,18 @@ export function registerDatasetCommands(program: Command, io: Io): void {
         ...(options.group ? { labelsGroup: options.group } : {}),
       };
       const json = program.opts<{ json?: boolean }>().json ?? false;
-      const result = await buildDataset({ ...request, log: json ? () => {} : (line) => io.err(line) });
+      // A redrawn line on a terminal only, as batch scoring draws its bar: logs stay plain.
+      const printer = options.progress && !json && process.stderr.isTTY === true ? datasetProgressPrinter((text) => process.stderr.write(text)) : undefined;
+      const log = (line: string) => {
+        printer?.end();
+        io.err(line);
+      };
+      let result;
+      try {
+        result = await buildDataset({ ...request, log: json ? () => {} : log, ...(printer ? { onProgress: (p) => printer.update(p) } : {}) });
+      } finally {
+        printer?.end();
+      }
       const m = result.manifest;
       printData(io, json, { out: result.out, manifest: result.manifestFile, rows: m.output.rows, columns: m.output.columns.length, versions: m.versions, quality: m.quality, timingsMs: m.timingsMs }, () =>
         [

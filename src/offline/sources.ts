@@ -21,6 +21,11 @@ export interface Relation {
   files: string[];
   /** column -> DuckDB type. */
   columns: Map<string, string>;
+  /**
+   * CSV columns of times with a UTC offset (`2024-01-01T12:00:00+02:00`), kept as their text
+   * (VARCHAR) when asked with `keepZonedText`: a TIMESTAMPTZ holds the instant but not the offset.
+   */
+  zonedText?: string[];
 }
 
 export function fileFormat(path: string): 'parquet' | 'csv' | 'h5' {
@@ -35,7 +40,7 @@ export function fileFormat(path: string): 'parquet' | 'csv' | 'h5' {
 export async function registerFile(
   engine: Engine,
   dialect: SqlDialect,
-  args: { name: string; path: string; what: string; group?: string; rename?: Record<string, string> },
+  args: { name: string; path: string; what: string; group?: string; rename?: Record<string, string>; keepZonedText?: boolean },
 ): Promise<Relation> {
   const format = fileFormat(args.path);
   const files = await expandFiles(engine, args.path, args.what);
@@ -61,13 +66,19 @@ export async function registerFile(
       cause: error,
     });
   }
+  // Label columns come back unchanged: a CSV's zoned times are read as text, not as UTC instants.
+  const zonedText = format === 'csv' && args.keepZonedText ? [...columns].filter(([, t]) => t === 'TIMESTAMP WITH TIME ZONE').map(([c]) => c) : [];
+  if (zonedText.length) {
+    scan = dialect.scanFile(args.path, 'csv', zonedText);
+    columns = await engine.describe(scan);
+  }
   const rename = Object.entries(args.rename ?? {});
   for (const [from] of rename) {
     if (!columns.has(from)) throw missingColumn(args.path, from, columns, `field_mapping of ${args.what}`);
   }
   const select = rename.length ? `* RENAME (${rename.map(([from, to]) => `${q(from)} AS ${q(to)}`).join(', ')})` : '*';
   await engine.run(`CREATE OR REPLACE VIEW ${q(args.name)} AS SELECT ${select} FROM ${scan}`);
-  return { name: args.name, path: args.path, files, columns: await engine.describe(q(args.name)) };
+  return { name: args.name, path: args.path, files, columns: await engine.describe(q(args.name)), ...(zonedText.length ? { zonedText } : {}) };
 }
 
 export function registerSource(engine: Engine, dialect: SqlDialect, source: Source, name: string): Promise<Relation> {

@@ -49,8 +49,8 @@ export interface SqlDialect {
   readonly name: string;
   ident(name: string): string;
   literal(value: string): string;
-  /** A relation reading a Parquet or CSV file (or glob). */
-  scanFile(path: string, format: 'parquet' | 'csv'): string;
+  /** A relation reading a Parquet or CSV file (or glob); a CSV's `textColumns` are read as text. */
+  scanFile(path: string, format: 'parquet' | 'csv', textColumns?: string[]): string;
   /**
    * Feature rows of a plain table: one per (keys, event timestamp), the latest created timestamp
    * winning, so the as-of join below never sees a tie it would have to break arbitrarily.
@@ -87,8 +87,10 @@ export class DuckDbDialect implements SqlDialect {
     return `'${value.replaceAll("'", "''")}'`;
   }
 
-  scanFile(path: string, format: 'parquet' | 'csv'): string {
-    return format === 'parquet' ? `read_parquet(${this.literal(path)})` : `read_csv(${this.literal(path)}, header = true)`;
+  scanFile(path: string, format: 'parquet' | 'csv', textColumns: string[] = []): string {
+    if (format === 'parquet') return `read_parquet(${this.literal(path)})`;
+    const types = textColumns.length ? `, types = {${textColumns.map((c) => `${this.literal(c)}: 'VARCHAR'`).join(', ')}}` : '';
+    return `read_csv(${this.literal(path)}, header = true${types})`;
   }
 
   latestPerEvent(args: { relation: string; keys: string[]; eventTs: string; createdTs?: string; columns: string[] }): string {
