@@ -117,14 +117,9 @@ export async function prepareLakeAppend(source: Source, checked: CheckedRows, tm
   const tmp = temporaryPath(final);
   const scratch = scratchDir(tmpDir, SCRATCH_PREFIX);
   const lines = () => rows.map((r) => `${r.map((v, i) => csvCell(text(v, cols[i]!))).join(',')}\n`).join('');
+  const q = (s: string) => `"${s.replaceAll('"', '""')}"`;
+  const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;
   try {
-    // The pushed rows as a query with the file's columns and types (for Parquet and for checks).
-    const json = join(scratch, 'rows.jsonl');
-    writeFileSync(json, rows.map((r) => JSON.stringify(Object.fromEntries(r.map((v, i) => [cols[i]!.name, text(v, cols[i]!)])))).join('\n') + '\n');
-    const q = (s: string) => `"${s.replaceAll('"', '""')}"`;
-    const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;
-    const select = cols.map((c) => `CAST(${c.kind === 'time' ? `CAST(${q(c.name)} AS TIMESTAMP)` : q(c.name)} AS ${c.sqlType}) AS ${q(c.name)}`).join(', ');
-    const added = `SELECT ${select} FROM read_json(${lit(json)}, format = 'newline_delimited', columns = {${cols.map((c) => `${lit(c.name)}: 'VARCHAR'`).join(', ')}})`;
     if (format === 'csv' && !keySets.length) {
       if (isGlob(path)) writeFileSync(tmp, `${cols.map((c) => csvCell(c.name)).join(',')}\n${lines()}`);
       else {
@@ -132,6 +127,11 @@ export async function prepareLakeAppend(source: Source, checked: CheckedRows, tm
         appendFileSync(tmp, `${endsWithNewline(tmp) ? '' : '\n'}${lines()}`);
       }
     } else {
+      // The pushed rows as a query with the file's columns and types (for Parquet and for checks).
+      const json = join(scratch, 'rows.jsonl');
+      writeFileSync(json, rows.map((r) => JSON.stringify(Object.fromEntries(r.map((v, i) => [cols[i]!.name, text(v, cols[i]!)])))).join('\n') + '\n');
+      const select = cols.map((c) => `CAST(${c.kind === 'time' ? `CAST(${q(c.name)} AS TIMESTAMP)` : q(c.name)} AS ${c.sqlType}) AS ${q(c.name)}`).join(', ');
+      const added = `SELECT ${select} FROM read_json(${lit(json)}, format = 'newline_delimited', columns = {${cols.map((c) => `${lit(c.name)}: 'VARCHAR'`).join(', ')}})`;
       const engine = await openEngine({ threads: 2 });
       try {
         if (format === 'csv') {
