@@ -3,10 +3,36 @@ import type { Command } from 'commander';
 import { loadProjectConfig } from '../config/project-config.js';
 import { FrescoError } from '../errors/index.js';
 import { StateStore } from '../features/state-store.js';
-import { describeFailure, readReport } from '../offline/quality/report.js';
+import type { ColumnProfile } from '../offline/quality/profile.js';
+import { describeFailure, nonFiniteCounts, readableSeconds, readReport } from '../offline/quality/report.js';
 import { type Io, printData, table } from './output.js';
 
-const fmt = (v: unknown) => (typeof v === 'number' ? String(Number(v.toPrecision(4))) : v === undefined ? '' : String(v));
+/** Cells and details stay short: long strings (values, min/max of a string column) are cut. */
+const cut = (s: string, n = 20) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+const fmt = (v: unknown) => (typeof v === 'number' ? String(Number(v.toPrecision(4))) : v === undefined ? '' : cut(String(v)));
+/** Top values shown per string column (report.json keeps 10). */
+const SHOWN_TOP_VALUES = 3;
+
+const nullsCell = (c: ColumnProfile) => (c.nulls ? `${c.nulls} (${Number((c.nullRate * 100).toPrecision(3))}%)` : '0');
+
+/**
+ * One short line per column with more to say than the table: NaN and infinity counts, a string
+ * column's most frequent values, a time column's span and largest gap.
+ */
+function columnDetails(c: ColumnProfile): string[] {
+  const out: string[] = [];
+  const nonFinite = nonFiniteCounts(c, true);
+  if (nonFinite.length) out.push(`  ${c.name}: ${nonFinite.join(', ')} (not in min/max/mean)`);
+  if (c.topValues?.length) {
+    const top = c.topValues.slice(0, SHOWN_TOP_VALUES).map((t) => `${cut(t.value)} (${t.count})`);
+    out.push(`  ${c.name}: top ${top.join(', ')}${c.topValues.length > SHOWN_TOP_VALUES ? ', …' : ''}`);
+  }
+  if (c.spanSeconds !== undefined) {
+    const gap = c.gaps?.[0];
+    out.push(`  ${c.name}: span ${readableSeconds(c.spanSeconds)}${gap ? `, largest gap ${readableSeconds(gap.seconds)} (${gap.from} → ${gap.to})` : ''}`);
+  }
+  return out;
+}
 
 export function registerQualityCommands(program: Command, io: Io): void {
   const quality = program.command('quality').description('data-quality reports of pipeline runs');
@@ -52,7 +78,8 @@ export function registerQualityCommands(program: Command, io: Io): void {
           ...report.tables.flatMap((t) => [
             '',
             `${t.name}: ${t.rows} rows${t.freshness ? `, newest ${t.freshness.newest}` : ''}`,
-            table(['column', 'type', 'null %', 'distinct', 'min', 'max', 'mean', 'stddev'], t.columns.map((c) => [c.name, c.type, (c.nullRate * 100).toFixed(2), c.distinct, fmt(c.min), fmt(c.max), fmt(c.mean), fmt(c.stddev)])),
+            table(['column', 'type', 'nulls', 'distinct', 'min', 'max', 'mean', 'stddev'], t.columns.map((c) => [c.name, c.type, nullsCell(c), c.distinct, fmt(c.min), fmt(c.max), fmt(c.mean), fmt(c.stddev)])),
+            ...t.columns.flatMap(columnDetails),
           ]),
         ].join('\n'),
       );
