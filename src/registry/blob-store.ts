@@ -4,13 +4,13 @@
  * copying, then fsync), and only renamed into objects/ inside the registering transaction, so a
  * process killed at any point leaves either nothing in objects/ or whole, correctly named files.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { checksumHex } from '../models/checksum.js';
 import { hashPass } from '../models/hash-pass.js';
+import { removeLeftoverScratchDirs, scratchDir } from '../util/leftovers.js';
 
 const fsyncAsync = promisify(fsync);
 
@@ -61,11 +61,9 @@ export class BlobStore {
     return existsSync(this.path(checksum));
   }
 
-  /** A fresh staging folder owned by this process (its name carries host and pid for the sweeper). */
+  /** A fresh staging folder owned by this process (named `<host>-<pid>-<random>` for the sweeper). */
   newStagingDir(): string {
-    const dir = join(this.tmpDir, `${hostname()}-${process.pid}-${randomBytes(6).toString('hex')}`);
-    mkdirSync(dir, { recursive: true });
-    return dir;
+    return scratchDir(this.tmpDir, '');
   }
 
   /**
@@ -144,27 +142,11 @@ export class BlobStore {
   }
 
   /**
-   * Staging folders left by processes of this host that are no longer running (killed halfway
-   * through a registration). Folders of live processes and of other hosts are left alone.
+   * Removes the staging folders left by processes of this host that are no longer running (killed
+   * halfway through a registration); returns how many. Folders of live processes and of other
+   * hosts are left alone.
    */
-  deadStagingDirs(): string[] {
-    const dead: string[] = [];
-    const host = hostname();
-    for (const name of readdirSync(this.tmpDir)) {
-      const match = /^(.*)-(\d+)-[0-9a-f]+$/.exec(name);
-      if (!match || match[1] !== host) continue;
-      const pid = Number(match[2]);
-      if (pid !== process.pid && !isAlive(pid)) dead.push(join(this.tmpDir, name));
-    }
-    return dead;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  removeDeadStagingDirs(): number {
+    return removeLeftoverScratchDirs(this.tmpDir, '').length;
   }
 }

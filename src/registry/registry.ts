@@ -194,10 +194,7 @@ export class ModelRegistry {
 
   /** Removes staging folders of killed registrations, and then the objects they orphaned. */
   private sweepDeadStaging(): void {
-    const dead = this.store.deadStagingDirs();
-    if (dead.length === 0) return;
-    for (const dir of dead) rmSync(dir, { recursive: true, force: true });
-    this.gc();
+    if (this.store.removeDeadStagingDirs() > 0) this.gc();
   }
 
   /**
@@ -206,8 +203,7 @@ export class ModelRegistry {
    * races a registration that is moving its files in.
    */
   gc(): { objects: number; staging: number; packages: number } {
-    const staging = this.store.deadStagingDirs();
-    for (const dir of staging) rmSync(dir, { recursive: true, force: true });
+    const staging = this.store.removeDeadStagingDirs();
     return this.db
       .transaction(() => {
         const referenced = new Set<string>(this.db.prepare('SELECT checksum FROM version_files UNION SELECT report_checksum FROM versions WHERE report_checksum IS NOT NULL').pluck().all() as string[]);
@@ -229,7 +225,7 @@ export class ModelRegistry {
             }
           }
         }
-        return { objects, staging: staging.length, packages: removedPackages };
+        return { objects, staging, packages: removedPackages };
       })
       .immediate();
   }
