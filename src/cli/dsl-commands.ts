@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { compileSpecFile, explainPlan, fitSpec, readPlanColumns, serializeFrozenPlan, showType } from '../dsl/index.js';
 import { readFeatureSchema } from '../dsl/schema-file.js';
 import { FrescoError } from '../errors/index.js';
+import { removeLeftoverTemporariesOf, temporarySibling } from '../util/leftovers.js';
 import { featureSchemaFromDefinitions, loadProject } from '../features/index.js';
 import type { FeatureSchema } from '../features/schema.js';
 import { type Io, printData, table } from './output.js';
@@ -102,9 +103,13 @@ export function registerDslCommands(program: Command, io: Io): void {
     });
 }
 
-/** Write to a temporary name and rename, so a crash never leaves half a plan behind. */
+/**
+ * Write to a temporary name and rename, so a crash never leaves half a plan behind; the
+ * temporaries of killed writers of the same file are removed first (util/leftovers.ts).
+ */
 function writeAtomically(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
+  removeLeftoverTemporariesOf(file);
+  const tmp = temporarySibling(file);
   writeFileSync(tmp, text);
   renameSync(tmp, file);
 }
