@@ -10,6 +10,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { FrescoError } from '../errors/index.js';
 import { loadProject } from '../features/project.js';
+import { removeLeftoverReports } from '../offline/quality/report.js';
 import { ModelRegistry } from '../registry/registry.js';
 import { removeLeftoverScratchDirs, scratchDir } from '../util/leftovers.js';
 import { BatchReader } from './batches.js';
@@ -126,6 +127,7 @@ export async function batchScore(options: BatchScoreOptions): Promise<BatchScore
   // its own, so each job first removes those of dead jobs.
   const scratchParent = options.tempDir ?? tmpdir();
   removeLeftoverScratchDirs(scratchParent, SCRATCH_PREFIX);
+  if (join) removeLeftoverReports(join.project.config.qualityDir); // a join writes a quality report
   const spill = scratchDir(scratchParent, SCRATCH_PREFIX);
   const busyThreads = options.engineThreads ?? 1;
   const idleThreads = options.engineThreads ?? availableParallelism();

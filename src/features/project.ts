@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { CONFIG_FILE, loadProjectConfig, type ProjectConfig } from '../config/project-config.js';
 import { FrescoError } from '../errors/index.js';
+import { removeLeftoverTemporariesOf, temporarySibling } from '../util/leftovers.js';
 import { loadDefinitions, type Definitions } from './definitions.js';
 import { StateStore } from './state-store.js';
 import { definitionMeanings, versionLabel, type DefinitionKind } from './versions.js';
@@ -82,7 +83,9 @@ export function initProject(dir: string, name = basename(resolve(dir)).replace(/
   if (existsSync(file)) throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `${file} already exists`, { location: { file } });
   mkdirSync(join(root, 'features'), { recursive: true });
   mkdirSync(join(root, 'data'), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
+  // An init killed with SIGKILL leaves its temporary: the next one removes it (util/leftovers.ts).
+  removeLeftoverTemporariesOf(file);
+  const tmp = temporarySibling(file);
   writeFileSync(
     tmp,
     `# Fresco project (docs/feature-store.md). Every path below is optional; these are the defaults.\nproject: ${name}\n` +

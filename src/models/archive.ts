@@ -4,18 +4,20 @@
  * first and refuses the whole archive if one is not a plain file or folder, or its path is
  * absolute or climbs out with `..`, naming the entry; only then are files extracted.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
 import * as tar from 'tar';
 import { FrescoError } from '../errors/index.js';
+import { removeLeftoverTemporariesOf, temporarySibling } from '../util/leftovers.js';
 import type { ModelPackage } from './package.js';
 import { checkRelativePath } from './paths.js';
 
-/** Writes `pkg` as a .tgz archive at `file` (atomically: a killed export leaves no partial file). */
+/**
+ * Writes `pkg` as a .tgz archive at `file` (atomically: a killed export leaves no partial file,
+ * only a temporary beside it, which the next export to `file` removes: util/leftovers.ts).
+ */
 export async function packArchive(pkg: ModelPackage, file: string): Promise<void> {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  removeLeftoverTemporariesOf(file);
+  const tmp = temporarySibling(file);
   try {
     // Sorted paths, a fixed mtime and no owner data: the same package packs to the same bytes.
     await tar.create({ file: tmp, cwd: pkg.dir, gzip: true, portable: true, mtime: new Date(0), noDirRecurse: true }, pkg.files.map((f) => f.path));

@@ -4,7 +4,6 @@
  * schema, that the files present are exactly the files listed, their sha256, path safety, the
  * frozen plan and its hash, the ONNX signature, and a custom model's exports.
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -17,6 +16,7 @@ import { hashPass, openRegularFile } from './hash-pass.js';
 import { MANIFEST_FILE, MANIFEST_FORMAT_VERSION, type Manifest, parseManifest } from './manifest.js';
 import { checkOnnxSignature } from './onnx-signature.js';
 import { checkRelativePath, listPackageFiles, resolveInPackage } from './paths.js';
+import { removeLeftoverTemporariesOf, temporarySibling } from '../util/leftovers.js';
 
 export interface PackageFile {
   /** Package-relative POSIX path. */
@@ -191,6 +191,9 @@ export type ManifestDraft = Omit<Manifest, 'files' | 'plan_hash' | 'format_versi
  */
 export async function writeManifest(dir: string, draft: ManifestDraft): Promise<ModelPackage> {
   const files: Record<string, string> = {};
+  // A manifest temporary left by a killed writer would be listed (and checksummed) as a package
+  // file: remove those of dead processes first (util/leftovers.ts).
+  removeLeftoverTemporariesOf(join(dir, MANIFEST_FILE));
   for (const path of listPackageFiles(dir)) {
     if (path !== MANIFEST_FILE) files[path] = (await sha256File(join(dir, path))).checksum;
   }
@@ -200,7 +203,7 @@ export async function writeManifest(dir: string, draft: ManifestDraft): Promise<
     ...(draft.plan === undefined ? {} : { plan_hash: planHash(draft.plan) }),
     files,
   };
-  const tmp = join(dir, `.${MANIFEST_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = temporarySibling(join(dir, MANIFEST_FILE));
   writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
   renameSync(tmp, join(dir, MANIFEST_FILE));
   return loadPackage(dir);

@@ -16,7 +16,7 @@ import { writeHdf5FromQuery } from './hdf5-lake.js';
 import { allowedAggregates, checkColumn, type CheckResult } from './quality/checks.js';
 import { checkSources } from './quality/source-checks.js';
 import { profileRelation, type TableProfile } from './quality/profile.js';
-import { finishQualityRun, summarize, type QualityReport } from './quality/report.js';
+import { finishQualityRun, removeLeftoverReports, summarize, type QualityReport } from './quality/report.js';
 import { registerFile, requireColumn } from './sources.js';
 import { DuckDbDialect, type SqlDialect } from './sql-dialect.js';
 import { prepareFeatureTables } from './feature-tables.js';
@@ -141,12 +141,13 @@ export async function buildDataset(request: DatasetRequest): Promise<DatasetResu
   const dialect: SqlDialect = new DuckDbDialect();
   const q = (s: string) => dialect.ident(s);
   const manifestFile = `${out}.manifest.json`;
-  // A build killed with SIGKILL leaves its temporaries and spill folder: remove those of dead
-  // builds (a concurrent build's are left alone: util/leftovers.ts).
+  // A build killed with SIGKILL leaves its temporaries, spill folder and quality report
+  // temporaries: remove those of dead builds (a concurrent build's are left alone: util/leftovers.ts).
   const tmpRoot = resolve(project.config.root, '.fresco', 'tmp');
   removeLeftoverTemporariesOf(out);
   removeLeftoverTemporariesOf(manifestFile);
   removeLeftoverScratchDirs(tmpRoot, SCRATCH_PREFIX);
+  removeLeftoverReports(project.config.qualityDir);
   const steps = 5 + selection.size;
   let stepIndex = 0;
   const started = performance.now();

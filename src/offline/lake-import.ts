@@ -2,6 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { FrescoError } from '../errors/index.js';
+import { removeLeftoverTemporariesOf } from '../util/leftovers.js';
 import { openEngine } from './engine.js';
 import { commitFiles, discard, temporaryPath } from './files.js';
 import { writeHdf5FromQuery, type Hdf5ColumnType } from './hdf5-lake.js';
@@ -26,6 +27,9 @@ export async function importToHdf5(input: string, out: string, options: { group?
   if (existsSync(target) && statSync(target).isDirectory()) throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `${out} is a folder`, { location: { file: out } });
   const group = options.group ?? basename(input).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_]/g, '_');
   const dialect = new DuckDbDialect();
+  // An import killed with SIGKILL leaves its temporary beside the target: the next import of it
+  // removes those of dead processes (util/leftovers.ts).
+  removeLeftoverTemporariesOf(target);
   const engine = await openEngine();
   const tmp = temporaryPath(target);
   try {

@@ -7,6 +7,7 @@
  * A run killed halfway resumes after the last committed chunk; writes skip rows older than what
  * the store holds, so re-running any window is harmless.
  */
+import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { FrescoError } from '../errors/index.js';
 import type { FeatureTable } from '../features/definitions.js';
@@ -15,9 +16,10 @@ import { StateStore, type MaterializationRecord } from '../features/state-store.
 import { openEngine, type OfflineEngine, type OfflineEngineOptions } from '../offline/index.js';
 import { allowedAggregates, checkColumn, checkTable, type CheckResult } from '../offline/quality/checks.js';
 import { profileRelation, type TableProfile } from '../offline/quality/profile.js';
-import { finishQualityRun, newRunId, summarize, type QualityReport } from '../offline/quality/report.js';
+import { finishQualityRun, newRunId, removeLeftoverReports, summarize, type QualityReport } from '../offline/quality/report.js';
 import { registerSource, type Relation } from '../offline/sources.js';
 import { DuckDbDialect } from '../offline/sql-dialect.js';
+import { removeLeftoverScratchDirs, scratchDir } from '../util/leftovers.js';
 import { checkStaticUnique, EVENT_MS, KEY, latestRowsSql } from './feature-rows.js';
 import type { OnlineRow, OnlineStore } from './online-store.js';
 import { openOnlineStore, tableSchema } from './open-store.js';
@@ -74,6 +76,9 @@ function parseTime(value: string | Date, what: string): Date {
 }
 
 
+/** The spill folders' names in `.fresco/tmp`: `materialize-<host>-<pid>-<random>`. */
+const SCRATCH_PREFIX = 'materialize-';
+
 interface Planned {
   table: FeatureTable;
   version: string;
@@ -99,12 +104,21 @@ export async function materialize(options: MaterializeOptions = {}): Promise<Mat
   const state = new StateStore(project.config.stateFile);
   const dialect = new DuckDbDialect();
   const q = (s: string) => dialect.ident(s);
-  const engine: OfflineEngine = await openEngine({ tempDir: resolve(project.config.root, '.fresco', 'tmp'), memoryLimit: '2GB', ...options.engine });
+  // DuckDB spills into a folder of this run's own: a run killed with SIGKILL leaves it behind, and
+  // the next run removes those of dead runs (a concurrent run's are left alone: util/leftovers.ts),
+  // with the quality report temporaries of killed runs.
+  const tmpRoot = resolve(project.config.root, '.fresco', 'tmp');
+  removeLeftoverScratchDirs(tmpRoot, SCRATCH_PREFIX);
+  removeLeftoverReports(project.config.qualityDir);
+  const spill = scratchDir(tmpRoot, SCRATCH_PREFIX);
+  let engine: OfflineEngine | undefined;
   let store: OnlineStore;
   try {
+    engine = await openEngine({ tempDir: spill, memoryLimit: '2GB', ...options.engine });
     store = options.store ?? (await openOnlineStore(project.config));
   } catch (error) {
-    engine.close();
+    engine?.close();
+    rmSync(spill, { recursive: true, force: true });
     state.close();
     throw error;
   }
@@ -198,6 +212,7 @@ export async function materialize(options: MaterializeOptions = {}): Promise<Mat
     return { store: storeId, tables: results, quality: { report: saved.json, html: saved.html, status: report.status, summary: summarize(report) } };
   } finally {
     engine.close();
+    rmSync(spill, { recursive: true, force: true });
     state.close();
     if (!options.store) await store.close();
   }

@@ -4,9 +4,9 @@
  * checked against the trainer's own predictions -> package + report -> registry.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { datasetColumnName } from '../dsl/dataset.js';
 import { compileSpecFile } from '../dsl/compile.js';
 import { fitSpec } from '../dsl/fit.js';
@@ -17,6 +17,7 @@ import { loadProjectConfig } from '../config/project-config.js';
 import { writeManifest } from '../models/package.js';
 import { compilePlan } from '../plan/index.js';
 import { ModelRegistry, type ModelVersion } from '../registry/index.js';
+import { removeLeftoverScratchDirs, removeLeftoverTemporariesOf, scratchDir, temporarySibling } from '../util/leftovers.js';
 import { type LinearParams, type GbdtParams, type TrainConfig } from './config.js';
 import { trainingCodeHash, GBDT_ENGINE } from './code-hash.js';
 import { datasetSchema, labelValues, readTrainingColumns, resolveDataset, type ResolvedDataset, type Split, splitRows, takeMatrixRows, takeRows, takeValues } from './data.js';
@@ -72,6 +73,9 @@ export interface TrainResult {
 /** Largest difference allowed between ONNX Runtime (f32) and the trainer (f64) before training fails. */
 export const ONNX_TOLERANCE = 1e-4;
 
+/** The package folders' names in the OS temp folder: `fresco-train-package-<host>-<pid>-<random>`. */
+const PACKAGE_PREFIX = 'fresco-train-package-';
+
 const searchMetric = (task: TrainConfig['task']) => (task === 'binary' ? 'auc' : 'rmse');
 
 function evaluate(model: TrainedModel, m: Matrix, threshold: number): { metrics: Record<string, number>; evaluation: ClassificationEval | RegressionEval; predictions: Float64Array } {
@@ -92,6 +96,10 @@ export async function trainFromConfig(config: TrainConfig, options: TrainOptions
   const log = options.log ?? (() => {});
   const seconds: Record<string, number> = {};
   const clock = (name: string, started: number) => (seconds[name] = Number(((performance.now() - started) / 1000).toFixed(3)));
+  // A run killed with SIGKILL leaves its report temporary and package folder: remove those of
+  // dead runs (a concurrent run's are left alone: util/leftovers.ts).
+  if (config.report) removeLeftoverTemporariesOf(resolve(config.baseDir, config.report));
+  removeLeftoverScratchDirs(tmpdir(), PACKAGE_PREFIX);
 
   // 1. The dataset, point-in-time, and its columns. Everything that can be wrong with the data
   //    is found before any training starts.
@@ -197,14 +205,14 @@ export async function trainFromConfig(config: TrainConfig, options: TrainOptions
   let reportFile: string | undefined;
   if (config.report) {
     reportFile = resolve(config.baseDir, config.report);
-    mkdirSync(dirname(reportFile), { recursive: true });
-    writeFileSync(`${reportFile}.tmp`, reportHtml);
-    renameSync(`${reportFile}.tmp`, reportFile);
+    const tmp = temporarySibling(reportFile);
+    writeFileSync(tmp, reportHtml);
+    renameSync(tmp, reportFile);
   }
   const out: TrainResult = { config, dataset, frozen, split, model, trials, metrics, validationMetrics: validation.metrics, test: { x: test.x, rows: test.rows, predictions: result.predictions }, onnxMaxAbsDiff, onnx, reportHtml, seconds, ...(reportFile ? { reportFile } : {}), ...(options.keepMatrices ? { matrices: { train, valid, test, names } } : {}) };
   if (options.register === false) return out;
 
-  const dir = mkdtempSync(join(tmpdir(), 'fresco-train-'));
+  const dir = scratchDir(tmpdir(), PACKAGE_PREFIX);
   try {
     writeFileSync(join(dir, 'model.onnx'), onnx);
     writeFileSync(join(dir, 'frozen-plan.json'), serializeFrozenPlan(frozen));

@@ -5,10 +5,11 @@
  * database.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FrescoError } from '../../errors/index.js';
 import { StateStore } from '../../features/state-store.js';
+import { removeLeftoverTemporaries } from '../../util/leftovers.js';
 import { commitFiles, temporaryPath } from '../files.js';
 import type { CheckResult } from './checks.js';
 import type { ColumnProfile, TableProfile } from './profile.js';
@@ -68,6 +69,25 @@ export function saveReport(qualityDir: string, stateFile: string, report: Qualit
     store.close();
   }
   return { dir, json, html };
+}
+
+/**
+ * Removes the report temporaries that killed runs left in their run folders (a live run's are
+ * left alone: util/leftovers.ts), and the run folder when nothing else is in it: it was the killed
+ * run's own. Commands that write a report call this when they start.
+ */
+export function removeLeftoverReports(qualityDir: string): void {
+  if (!existsSync(qualityDir)) return;
+  for (const entry of readdirSync(qualityDir, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const dir = join(qualityDir, entry.name);
+    if (!removeLeftoverTemporaries(dir, (name) => name === 'report.json' || name === 'report.html').length) continue;
+    try {
+      rmdirSync(dir); // only if empty
+    } catch {
+      // Not empty (the run had committed a file), or a concurrent sweep removed it first.
+    }
+  }
 }
 
 /**
