@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchScore } from '../src/batch/index.js';
 import { applyProject, initProject } from '../src/features/project.js';
 import { writeManifest, type ManifestDraft } from '../src/models/index.js';
+import { mlpOnnx } from '../models/generate.js';
 import { buildDataset } from '../src/offline/dataset-builder.js';
 import { importToHdf5 } from '../src/offline/lake-import.js';
 import { materialize, push } from '../src/online/index.js';
@@ -135,6 +136,36 @@ describe('the next run removes what a killed one left', () => {
       expect(readdirSync(scratchParent)).toEqual([left.alive.split('/').pop()]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('batch score with a feature join: quality report temporaries of dead jobs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fresco-leftovers-batch-join-'));
+    const project = copyFixture('pit-project');
+    try {
+      applyProject(project);
+      const pkg = join(dir, 'pkg');
+      mkdirSync(pkg);
+      writeFileSync(join(pkg, 'model.onnx'), mlpOnnx({ inputs: 1, hidden: 4, outputs: 1, seed: 7, input: 'features', output: 'score', sigmoid: true }));
+      await writeManifest(pkg, {
+        name: 'joined',
+        backend: 'onnx',
+        model: 'model.onnx',
+        input_kind: 'dataframe',
+        signature: { inputs: [{ name: 'features', dtype: 'float32', shape: ['batch', 1] }], outputs: [{ name: 'score', dtype: 'float32', shape: ['batch', 1] }] },
+        plan: { format: 'fresco.plan', version: 1, inputs: [{ name: 'origin_delays__n_1h', type: 'num' }], ops: [{ op: 'fill_null', args: [0], value: 0 }], outputs: [1], output_names: ['n_1h'] },
+      });
+      const registry = join(dir, 'registry');
+      const reg = ModelRegistry.open(registry);
+      await reg.register(pkg, { aliases: ['production'] });
+      reg.close();
+      const reports = leaveReports(join(project, '.fresco', 'quality'));
+      const labels = join(project, 'data', 'flight_labels.csv');
+      await batchScore({ registry, models: ['joined@production'], input: [labels], output: join(dir, 'scores.parquet'), join: { project, timestamp: 'date', features: ['origin_delays.n_1h'] } });
+      expectReportsSwept(reports);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(project, { recursive: true, force: true });
     }
   });
 
