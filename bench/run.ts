@@ -28,6 +28,7 @@ const SUITES: Record<string, (log: (line: string) => void) => Promise<BenchRow[]
   training: runTrainingBenchmarks,
   online: (log) => import('./online.js').then((m) => m.runOnlineBenchmarks(log)),
   batch: runBatchBenchmarks,
+  'cli-start': (log) => import('./cli-start.js').then((m) => m.runCliStartBenchmarks(log)),
 };
 
 function commit(): string {

@@ -3,11 +3,9 @@
  * (docs/batch.md). Thin: parses options, calls batchScore (src/batch), prints the summary.
  */
 import type { Command } from 'commander';
-import { batchScore, progressPrinter, type BatchScoreResult } from '../batch/index.js';
-import { formatDuration } from '../batch/progress.js';
-import type { OnError } from '../batch/index.js';
+import type { BatchScoreResult, OnError } from '../batch/index.js';
+import { formatDuration, progressPrinter } from '../batch/progress.js';
 import { FrescoError } from '../errors/index.js';
-import { registryDir } from './models-commands.js';
 import { type Io, printData } from './output.js';
 
 const list = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -84,6 +82,8 @@ export function registerBatchCommands(program: Command, io: Io): void {
       if (o.features !== undefined && o.timestamp === undefined) {
         throw new FrescoError('FRESCO_ERR_USAGE', '--features needs --timestamp: the features are joined as of each row\'s timestamp');
       }
+      // Loaded here, not at the top: scoring pulls in DuckDB and ONNX Runtime, `--help` must not.
+      const [{ batchScore }, { registryDir }] = await Promise.all([import('../batch/score.js'), import('./registry-dir.js')]);
       const tty = process.stderr.isTTY === true && !json;
       const progress = o.progress ? progressPrinter((text) => (tty ? process.stderr.write(text) : io.err(text.replace(/\n$/, ''))), tty) : undefined;
       const result = await batchScore({

@@ -1,9 +1,7 @@
 /** `fresco dataset build`: point-in-time training and prediction sets (docs/feature-store.md). */
 import type { Command } from 'commander';
 import { FrescoError } from '../errors/index.js';
-import { buildDataset, type DatasetRequest } from '../offline/dataset-builder.js';
-import { datasetProgressPrinter } from '../offline/dataset-progress.js';
-import { readDatasetSpec } from '../offline/dataset-spec.js';
+import type { DatasetRequest } from '../offline/dataset-builder.js';
 import { type Io, printData } from './output.js';
 
 interface BuildOptions {
@@ -35,6 +33,12 @@ export function registerDatasetCommands(program: Command, io: Io): void {
     .option('--group <name>', 'HDF5: group of the label file to read')
     .option('--no-progress', 'do not draw the progress line (drawn only when stderr is a terminal)')
     .action(async (options: BuildOptions) => {
+      // Loaded here, not at the top: the builder pulls in DuckDB, and `fresco --help` must not.
+      const [{ buildDataset }, { datasetProgressPrinter }, { readDatasetSpec }] = await Promise.all([
+        import('../offline/dataset-builder.js'),
+        import('../offline/dataset-progress.js'),
+        import('../offline/dataset-spec.js'),
+      ]);
       const spec = options.spec ? readDatasetSpec(options.spec) : undefined;
       const features = options.features ? options.features.split(',').map((s) => s.trim()).filter(Boolean) : spec?.features;
       const out = options.out ?? spec?.out;

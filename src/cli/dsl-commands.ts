@@ -6,11 +6,8 @@
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { compileSpecFile, explainPlan, fitSpec, readPlanColumns, serializeFrozenPlan, showType } from '../dsl/index.js';
-import { readFeatureSchema } from '../dsl/schema-file.js';
 import { FrescoError } from '../errors/index.js';
 import { removeLeftoverTemporariesOf, temporarySibling } from '../util/leftovers.js';
-import { featureSchemaFromDefinitions, loadProject } from '../features/index.js';
 import type { FeatureSchema } from '../features/schema.js';
 import { type Io, printData, table } from './output.js';
 
@@ -19,10 +16,15 @@ interface SchemaOptions {
   project?: string;
 }
 
-function loadSchema(options: SchemaOptions): FeatureSchema {
+// The compiler and the project loader are imported when a command runs, not at the top, so
+// that `fresco --help` loads neither (nor what they load: the native addon, zod, yaml).
+const dslModule = () => import('../dsl/index.js');
+
+async function loadSchema(options: SchemaOptions): Promise<FeatureSchema> {
   if (!options.schema && !options.project) {
     throw new FrescoError('FRESCO_ERR_USAGE', 'the spec needs a schema: pass --schema <file.json> and/or --project <dir>');
   }
+  const [{ readFeatureSchema }, { featureSchemaFromDefinitions, loadProject }] = await Promise.all([import('../dsl/schema-file.js'), import('../features/index.js')]);
   const fromFile = options.schema ? readFeatureSchema(options.schema) : undefined;
   if (!options.project) return fromFile as FeatureSchema;
   const fromProject = featureSchemaFromDefinitions(loadProject(options.project).definitions);
@@ -48,8 +50,9 @@ export function registerDslCommands(program: Command, io: Io): void {
     .description('type-check a feature spec and print each output column with its type')
     .option('--schema <file>', 'a FeatureSchema as JSON: { "tables": {...}, "request": {...} }')
     .option('--project <dir>', 'a Fresco project whose feature definitions give the tables')
-    .action((file: string, options: SchemaOptions) => {
-      const spec = compileSpecFile(file, loadSchema(options));
+    .action(async (file: string, options: SchemaOptions) => {
+      const { compileSpecFile, showType } = await dslModule();
+      const spec = compileSpecFile(file, await loadSchema(options));
       const rows = spec.outputs.flatMap((o) =>
         (o.columns ?? [o.columns === undefined && spec.fitSites.some((s) => s.output === o.name && s.function === 'vocab_one_hot') ? `${o.name}__*` : o.name]).map((column) => ({
           column,
@@ -81,7 +84,8 @@ export function registerDslCommands(program: Command, io: Io): void {
     .option('--limit <rows>', 'fit on at most this many rows of the dataset', parseCount)
     .option('--out <file>', 'write the frozen plan (JSON, with its content hash) here')
     .action(async (file: string, options: SchemaOptions & { fit?: string; limit?: number; out?: string }) => {
-      const spec = compileSpecFile(file, loadSchema(options));
+      const { compileSpecFile, explainPlan, fitSpec, readPlanColumns, serializeFrozenPlan } = await dslModule();
+      const spec = compileSpecFile(file, await loadSchema(options));
       if (!options.fit) {
         if (options.out && spec.needsFit) {
           throw new FrescoError('FRESCO_ERR_DSL_UNFITTED', `${file}: has ${spec.fitSites.length} fitted function(s); pass --fit <dataset> to freeze it`);

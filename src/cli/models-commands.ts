@@ -5,34 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadProjectConfig } from '../config/project-config.js';
 import { FrescoError } from '../errors/index.js';
-import { ModelRegistry, type ModelVersion, type RegisterOptions } from '../registry/index.js';
-import { parseVersion } from '../registry/ref.js';
+import type { ModelRegistry, ModelVersion, RegisterOptions } from '../registry/index.js';
 import { renderDiff } from './models-diff-output.js';
 import { type Io, printData, table } from './output.js';
-
-interface RegistryOptions {
-  registry?: string;
-  project?: string;
-}
-
-/**
- * `--registry` wins; otherwise the registry of the project (fresco.yaml's `registry.path`, by
- * default `<project>/.fresco/registry`), the project defaulting to the current folder. Outside a
- * project this fails, as `apply` does, instead of guessing a folder (and creating it).
- */
-export function registryDir(options: RegistryOptions): string {
-  if (options.registry !== undefined) return resolve(options.registry);
-  try {
-    return loadProjectConfig(options.project ?? '.').registryDir;
-  } catch (error) {
-    if (error instanceof FrescoError && error.code === 'FRESCO_ERR_NOT_FOUND') {
-      throw new FrescoError(error.code, `${error.message}, or name a registry folder with --registry <dir>`, error.location ? { location: error.location } : {});
-    }
-    throw error;
-  }
-}
+import type { RegistryOptions } from './registry-dir.js';
 
 function readJsonFile(file: string, what: string): unknown {
   let text: string;
@@ -61,23 +38,25 @@ function readMetrics(file: string): Record<string, number> {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-/** Read commands (create false) never create a registry: a missing one reads as empty. */
-function withRegistry<T>(options: RegistryOptions, fn: (registry: ModelRegistry) => T, create = false): T {
-  const registry = ModelRegistry.open(registryDir(options), { create });
-  try {
-    return fn(registry);
-  } finally {
-    registry.close();
-  }
-}
-
-async function withRegistryAsync<T>(options: RegistryOptions, fn: (registry: ModelRegistry) => Promise<T>, create = false): Promise<T> {
+/**
+ * Read commands (create false) never create a registry: a missing one reads as empty. The
+ * registry (SQLite, the package code) and the project configuration are imported here, when a
+ * command runs, so that `fresco --help` loads neither.
+ */
+async function withRegistry<T>(options: RegistryOptions, fn: (registry: ModelRegistry) => T | Promise<T>, create = false): Promise<T> {
+  const [{ ModelRegistry }, { registryDir }] = await Promise.all([import('../registry/index.js'), import('./registry-dir.js')]);
   const registry = ModelRegistry.open(registryDir(options), { create });
   try {
     return await fn(registry);
   } finally {
     registry.close();
   }
+}
+
+/** A version number argument (`3`), checked by the registry's own rule. */
+async function versionArgument(text: string): Promise<number> {
+  const { parseVersion } = await import('../registry/ref.js');
+  return parseVersion(text);
 }
 
 const fmtMetrics = (m: Record<string, number>) => Object.entries(m).map(([k, v]) => `${k}=${Number(v.toPrecision(6))}`).join(' ') || '-';
@@ -133,14 +112,14 @@ export function registerModelsCommands(program: Command, io: Io): void {
           throw new FrescoError('FRESCO_ERR_NOT_FOUND', `${o.report}: no such report file`, { location: { file: o.report } });
         }
       }
-      const v = await withRegistryAsync(o, (r) => r.register(source, options), true);
+      const v = await withRegistry(o, (r) => r.register(source, options), true);
       printData(io, json(), v, () => `registered ${v.name}@${v.version}${v.aliases.length ? ` (${v.aliases.join(', ')})` : ''}: ${v.packageChecksum}`);
     });
 
   withLocation(models.command('list'))
     .description('list the models in the registry')
-    .action((o: RegistryOptions) => {
-      const rows = withRegistry(o, (r) => r.list());
+    .action(async (o: RegistryOptions) => {
+      const rows = await withRegistry(o, (r) => r.list());
       printData(io, json(), rows, () =>
         rows.length === 0
           ? 'the registry is empty'
@@ -153,8 +132,8 @@ export function registerModelsCommands(program: Command, io: Io): void {
 
   withLocation(models.command('show <ref>'))
     .description('show a version: name, name@version, name@latest or name@alias')
-    .action((ref: string, o: RegistryOptions) => {
-      const { v, history, report } = withRegistry(o, (r) => {
+    .action(async (ref: string, o: RegistryOptions) => {
+      const { v, history, report } = await withRegistry(o, (r) => {
         const v = r.resolve(ref);
         return { v, history: r.aliasHistory(v.name), report: v.reportChecksum ? join(r.dir, 'objects', v.reportChecksum.slice(7, 9), v.reportChecksum.slice(7)) : undefined };
       });
@@ -163,8 +142,8 @@ export function registerModelsCommands(program: Command, io: Io): void {
 
   withLocation(models.command('alias <name> <version> <alias>'))
     .description('point an alias at a version (moves it atomically; the move is kept in the alias history)')
-    .action((name: string, version: string, alias: string, o: RegistryOptions) => {
-      const move = withRegistry(o, (r) => r.setAlias(name, parseVersion(version), alias));
+    .action(async (name: string, version: string, alias: string, o: RegistryOptions) => {
+      const move = await withRegistry(o, async (r) => r.setAlias(name, await versionArgument(version), alias));
       printData(io, json(), move, () => `${name}@${alias}: ${move.fromVersion ?? '(new)'} -> ${move.toVersion}`);
     });
 
@@ -172,8 +151,8 @@ export function registerModelsCommands(program: Command, io: Io): void {
     .description('compare two versions: metrics with deltas, changed parameters, features and lineage')
     .option('--full', 'also print every recorded value that differs, in full')
     .option('--all', 'with --full, the values that do not differ too')
-    .action((name: string, v1: string, v2: string, o: RegistryOptions & { full?: boolean; all?: boolean }) => {
-      const diff = withRegistry(o, (r) => r.diff(name, parseVersion(v1), parseVersion(v2)));
+    .action(async (name: string, v1: string, v2: string, o: RegistryOptions & { full?: boolean; all?: boolean }) => {
+      const diff = await withRegistry(o, async (r) => r.diff(name, await versionArgument(v1), await versionArgument(v2)));
       const full = o.full || o.all;
       printData(io, json(), full ? diff : { name: diff.name, a: diff.a, b: diff.b, ...diff.summary }, () => renderDiff(diff, { full: Boolean(full), all: Boolean(o.all) }));
     });
@@ -181,14 +160,14 @@ export function registerModelsCommands(program: Command, io: Io): void {
   withLocation(models.command('export <ref> <file>'))
     .description('write a version as a single-file package archive (.tgz)')
     .action(async (ref: string, file: string, o: RegistryOptions) => {
-      const out = await withRegistryAsync(o, (r) => r.export(ref, resolve(file)));
+      const out = await withRegistry(o, (r) => r.export(ref, resolve(file)));
       printData(io, json(), out, () => `exported ${out.name}@${out.version} to ${out.file} (${out.packageChecksum})`);
     });
 
   withLocation(models.command('archive <name> <version>'))
     .description('archive a version: readable by number, no longer the latest, cannot take aliases')
-    .action((name: string, version: string, o: RegistryOptions) => {
-      const v = withRegistry(o, (r) => r.archive(name, parseVersion(version)));
+    .action(async (name: string, version: string, o: RegistryOptions) => {
+      const v = await withRegistry(o, async (r) => r.archive(name, await versionArgument(version)));
       printData(io, json(), v, () => `archived ${v.name}@${v.version}`);
     });
 }

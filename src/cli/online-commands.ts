@@ -1,13 +1,10 @@
 /** `fresco materialize` and `fresco features get`: the online store (docs/online-store.md). */
 import type { Command } from 'commander';
 import { FrescoError } from '../errors/index.js';
-import { getOnlineFeatures } from '../online/get-online-features.js';
-import { materialize } from '../online/materialize.js';
 import type { KeyValue } from '../online/row-codec.js';
-import { push, type PushResult } from '../online/push.js';
-import { formatOf, readPushInput, type PushFormat } from '../online/push-input.js';
-import { DEFAULT_PUSH_MAX_BYTES, startPushServer } from '../online/push-server.js';
-import { tailStream } from '../online/push-tail.js';
+import type { PushResult } from '../online/push.js';
+import type { PushFormat } from '../online/push-input.js';
+import { DEFAULT_PUSH_MAX_BYTES } from '../online/push-defaults.js';
 import { type Io, printData, table } from './output.js';
 
 const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
@@ -68,6 +65,8 @@ function registerPushCommands(program: Command, io: Io, json: () => boolean): vo
       if (o.format && !['csv', 'jsonl', 'parquet'].includes(o.format)) throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `--format "${o.format}": use csv, jsonl or parquet`);
       if (o.tail) {
         if (file) throw new FrescoError('FRESCO_ERR_USAGE', 'give either a file or --tail, not both');
+        // Each action imports what it runs (the stores, DuckDB, Redis) so that `--help` loads none.
+        const { tailStream } = await import('../online/push-tail.js');
         const controller = new AbortController();
         const stop = () => controller.abort();
         process.once('SIGINT', stop);
@@ -83,6 +82,7 @@ function registerPushCommands(program: Command, io: Io, json: () => boolean): vo
       }
       if (!file) throw new FrescoError('FRESCO_ERR_USAGE', 'push needs a file (or - for stdin) or --tail redis://host:port/<stream>');
       const format = o.format as PushFormat | undefined;
+      const [{ formatOf, readPushInput }, { push }] = await Promise.all([import('../online/push-input.js'), import('../online/push.js')]);
       const records =
         file === '-'
           ? await readPushInput({ text: await readStdin(), format: format ?? 'jsonl', where: 'stdin' })
@@ -100,6 +100,7 @@ function registerPushCommands(program: Command, io: Io, json: () => boolean): vo
     .option('--token <token>', 'bearer token (default: $FRESCO_ADMIN_TOKEN)')
     .option('--max-bytes <n>', 'largest body accepted', String(DEFAULT_PUSH_MAX_BYTES))
     .action(async (o: { project: string; port: string; host: string; token?: string; maxBytes: string }) => {
+      const { startPushServer } = await import('../online/push-server.js');
       const s = await startPushServer({ project: o.project, port: Number(o.port), host: o.host, maxBytes: Number(o.maxBytes), ...(o.token ? { token: o.token } : {}), onPush: (r) => io.err(`pushed ${r.rows} rows to ${r.source}`) });
       io.out(`push server listening on http://${o.host}:${s.port}/push/<source>`);
       await new Promise<void>((resolve) => {
@@ -124,6 +125,7 @@ export function registerOnlineCommands(program: Command, io: Io): void {
     .option('--incremental', 'start each table where its last completed run ended')
     .option('--chunk-rows <n>', 'rows per store write', '10000')
     .action(async (o: { project: string; tables?: string; start?: string; end?: string; incremental?: boolean; chunkRows: string }) => {
+      const { materialize } = await import('../online/materialize.js');
       const result = await materialize({
         project: o.project,
         ...(list(o.tables) ? { tables: list(o.tables)! } : {}),
@@ -180,6 +182,7 @@ export function registerOnlineCommands(program: Command, io: Io): void {
         asOf = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(o.asOf) ? o.asOf : `${o.asOf.replace(' ', 'T')}Z`);
         if (Number.isNaN(asOf.getTime())) throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `--as-of "${o.asOf}" is not a time`);
       }
+      const { getOnlineFeatures } = await import('../online/get-online-features.js');
       const result = await getOnlineFeatures({ project: o.project, features: name, entities, ...(asOf ? { asOf } : {}) });
       printData(io, json(), result, () =>
         result.rows

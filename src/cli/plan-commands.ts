@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FrescoError } from '../errors/index.js';
-import { readColumns } from '../offline/read-columns.js';
-import { type Engine, planRunner, validatePlan, type Plan } from '../plan/index.js';
+import type { Engine, Plan } from '../plan/index.js';
 import { type Io, printData, table } from './output.js';
 
-function loadPlan(file: string): Plan {
+// The plan module (the native addon) is imported when a command runs, so `--help` loads none of it.
+async function loadPlan(file: string): Promise<Plan> {
+  const { validatePlan } = await import('../plan/index.js');
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -38,8 +39,8 @@ export function registerPlanCommands(program: Command, io: Io): void {
   plan
     .command('check <file>')
     .description("validate a plan file and print its inputs and outputs")
-    .action((file: string) => {
-      const p = loadPlan(file);
+    .action(async (file: string) => {
+      const p = await loadPlan(file);
       const json = program.opts<{ json?: boolean }>().json ?? false;
       const data = { file, inputs: p.inputs, ops: p.ops.length, outputs: p.outputs };
       printData(io, json, data, () =>
@@ -62,7 +63,8 @@ export function registerPlanCommands(program: Command, io: Io): void {
       if (options.engine !== 'native' && options.engine !== 'reference') {
         throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `--engine must be "native" or "reference", got "${options.engine}"`);
       }
-      const p = loadPlan(file);
+      const p = await loadPlan(file);
+      const [{ readColumns }, { planRunner }] = await Promise.all([import('../offline/read-columns.js'), import('../plan/index.js')]);
       const data = await readColumns(options.input, {
         columns: p.inputs.map((input) => input.name),
         ...(options.limit === undefined ? {} : { limit: options.limit }),

@@ -1,8 +1,7 @@
 /** `fresco init` and `fresco apply`: create a project, validate and version its definitions. */
 import type { Command } from 'commander';
-import { describeDefinition, listDefinitions } from '../features/catalog.js';
-import { planApply, type PlannedChange } from '../features/plan.js';
-import { applyProject, initProject } from '../features/project.js';
+import type { describeDefinition } from '../features/catalog.js';
+import type { PlannedChange } from '../features/plan.js';
 import { registerDatasetCommands } from './dataset-commands.js';
 import { registerLakeCommands } from './lake-commands.js';
 import { type Io, printData, table } from './output.js';
@@ -15,7 +14,9 @@ export function registerProjectCommands(program: Command, io: Io): void {
     .command('init <dir>')
     .description('create a Fresco project: fresco.yaml, features/ and data/')
     .option('--name <name>', 'project name (default: the folder name)')
-    .action((dir: string, options: { name?: string }) => {
+    .action(async (dir: string, options: { name?: string }) => {
+      // Each action imports the feature-store code it runs (zod, yaml, SQLite): not for `--help`.
+      const { initProject } = await import('../features/project.js');
       const config = initProject(dir, options.name);
       printData(io, json(program), { project: config.name, root: config.root, configFile: config.configFile }, () =>
         `created project "${config.name}" in ${config.root}\n  next: write definitions in ${config.featuresDir}/*.yaml, then \`fresco apply --project ${dir}\``,
@@ -27,12 +28,14 @@ export function registerProjectCommands(program: Command, io: Io): void {
     .description('validate every definition and record a new version of each one that changed')
     .option('--project <dir>', 'project folder', '.')
     .option('--dry-run', 'only show what apply would record (new, changed and removed definitions); write nothing')
-    .action((options: { project: string; dryRun?: boolean }) => {
+    .action(async (options: { project: string; dryRun?: boolean }) => {
       if (options.dryRun) {
+        const { planApply } = await import('../features/plan.js');
         const plan = planApply(options.project);
         printData(io, json(program), { project: plan.project.config.name, dryRun: true, changes: plan.changes }, () => renderPlan(plan.project.config.name, plan.changes));
         return;
       }
+      const { applyProject } = await import('../features/project.js');
       const { project, applied } = applyProject(options.project);
       const changed = applied.filter((a) => a.change !== 'unchanged').length;
       printData(io, json(program), { project: project.config.name, definitions: applied }, () =>
@@ -64,7 +67,8 @@ export function registerDefinitionCommands(program: Command, io: Io): void {
     .description('list entities, sources, feature tables and feature services with their versions (read-only)')
     .option('--project <dir>', 'project folder', '.')
     .option('--kind <kind>', 'only this kind: entity, source, feature_table or feature_service')
-    .action((o: { project: string; kind?: string }) => {
+    .action(async (o: { project: string; kind?: string }) => {
+      const { listDefinitions } = await import('../features/catalog.js');
       const list = listDefinitions(o.project, o.kind);
       printData(io, json(program), list, () =>
         list.definitions.length === 0
@@ -80,7 +84,8 @@ export function registerDefinitionCommands(program: Command, io: Io): void {
     .description('show a definition: its parts, what uses it, its version and history (read-only)')
     .option('--project <dir>', 'project folder', '.')
     .option('--kind <kind>', 'when a source and a table share the name: entity, source, feature_table or feature_service')
-    .action((name: string, o: { project: string; kind?: string }) => {
+    .action(async (name: string, o: { project: string; kind?: string }) => {
+      const { describeDefinition } = await import('../features/catalog.js');
       const d = describeDefinition(o.project, name, o.kind);
       printData(io, json(program), d, () => d.definitions.map(renderDescription).join('\n\n'));
     });

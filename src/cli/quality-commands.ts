@@ -1,10 +1,8 @@
 /** `fresco quality list|show`: the data-quality reports kept by every pipeline run. */
 import type { Command } from 'commander';
-import { loadProjectConfig } from '../config/project-config.js';
 import { FrescoError } from '../errors/index.js';
-import { StateStore } from '../features/state-store.js';
 import type { ColumnProfile } from '../offline/quality/profile.js';
-import { describeFailure, nonFiniteCounts, readableSeconds, readReport } from '../offline/quality/report.js';
+import type * as Report from '../offline/quality/report.js';
 import { type Io, printData, table } from './output.js';
 
 /** Cells and details stay short: long strings (values, min/max of a string column) are cut. */
@@ -19,7 +17,7 @@ const nullsCell = (c: ColumnProfile) => (c.nulls ? `${c.nulls} (${Number((c.null
  * One short line per column with more to say than the table: NaN and infinity counts, a string
  * column's most frequent values, a time column's span and largest gap.
  */
-function columnDetails(c: ColumnProfile): string[] {
+function columnDetails(c: ColumnProfile, { nonFiniteCounts, readableSeconds }: typeof Report): string[] {
   const out: string[] = [];
   const nonFinite = nonFiniteCounts(c, true);
   if (nonFinite.length) out.push(`  ${c.name}: ${nonFinite.join(', ')} (not in min/max/mean)`);
@@ -34,6 +32,12 @@ function columnDetails(c: ColumnProfile): string[] {
   return out;
 }
 
+/** The project's configuration and state store, imported when a command runs (not for `--help`). */
+async function openState(project: string) {
+  const [{ loadProjectConfig }, { StateStore }] = await Promise.all([import('../config/project-config.js'), import('../features/state-store.js')]);
+  return { config: loadProjectConfig(project), StateStore };
+}
+
 export function registerQualityCommands(program: Command, io: Io): void {
   const quality = program.command('quality').description('data-quality reports of pipeline runs');
   const json = () => program.opts<{ json?: boolean }>().json ?? false;
@@ -42,8 +46,8 @@ export function registerQualityCommands(program: Command, io: Io): void {
     .description('list quality reports, newest first')
     .option('--project <dir>', 'project folder', '.')
     .option('--limit <n>', 'at most this many', '20')
-    .action((options: { project: string; limit: string }) => {
-      const config = loadProjectConfig(options.project);
+    .action(async (options: { project: string; limit: string }) => {
+      const { config, StateStore } = await openState(options.project);
       const store = new StateStore(config.stateFile);
       try {
         const runs = store.qualityRuns(Math.max(1, Number(options.limit) || 20));
@@ -56,8 +60,10 @@ export function registerQualityCommands(program: Command, io: Io): void {
     .command('show <id>')
     .description('print one report (an id or a unique prefix of one): checks and column profiles')
     .option('--project <dir>', 'project folder', '.')
-    .action((id: string, options: { project: string }) => {
-      const config = loadProjectConfig(options.project);
+    .action(async (id: string, options: { project: string }) => {
+      const { config, StateStore } = await openState(options.project);
+      const reportModule = await import('../offline/quality/report.js');
+      const { describeFailure, readReport } = reportModule;
       const store = new StateStore(config.stateFile);
       let file: string;
       try {
@@ -79,7 +85,7 @@ export function registerQualityCommands(program: Command, io: Io): void {
             '',
             `${t.name}: ${t.rows} rows${t.freshness ? `, newest ${t.freshness.newest}` : ''}`,
             table(['column', 'type', 'nulls', 'distinct', 'min', 'max', 'mean', 'stddev'], t.columns.map((c) => [c.name, c.type, nullsCell(c), c.distinct, fmt(c.min), fmt(c.max), fmt(c.mean), fmt(c.stddev)])),
-            ...t.columns.flatMap(columnDetails),
+            ...t.columns.flatMap((c) => columnDetails(c, reportModule)),
           ]),
         ].join('\n'),
       );

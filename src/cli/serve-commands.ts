@@ -5,15 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import YAML from 'yaml';
-import { FrescoClient } from '../client/index.js';
 import { FrescoError } from '../errors/index.js';
-import { loadProject } from '../features/project.js';
-import { openOnlineStore } from '../online/open-store.js';
-import { ModelRegistry } from '../registry/index.js';
-import { FrescoServer, requestKeyNames } from '../serving/index.js';
 import type { ModelSettingsInput } from '../serving/settings.js';
-import { registryDir } from './models-commands.js';
 import { type Io, printData } from './output.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -43,8 +36,9 @@ interface ServingConfigFile {
   models?: Record<string, ModelSettingsInput>;
 }
 
-function readConfig(file: string): ServingConfigFile {
+async function readConfig(file: string): Promise<ServingConfigFile> {
   if (!existsSync(file)) throw new FrescoError('FRESCO_ERR_NOT_FOUND', `${file}: no such serving configuration file`, { location: { file } });
+  const { default: YAML } = await import('yaml');
   const value = YAML.parse(readFileSync(file, 'utf8')) as unknown;
   if (value === null || typeof value !== 'object' || Object.keys(value).some((k) => k !== 'defaults' && k !== 'models')) {
     throw new FrescoError('FRESCO_ERR_CONFIG_INVALID', `${file}: expected a mapping with "defaults" and/or "models" (model name -> settings)`, { location: { file } });
@@ -69,10 +63,19 @@ export function registerServeCommands(program: Command, io: Io): void {
     .action(async (o: { port: number; host: string; models?: string[]; registry?: string; project?: string; config?: string; adminToken?: string; maxBatchSize?: number; instances?: number; prioritizeServing: boolean }) => {
       const models = (o.models ?? []).flatMap((m) => m.split(',')).filter(Boolean);
       if (!models.length) throw new FrescoError('FRESCO_ERR_USAGE', 'name at least one model to serve with --models');
-      const config = o.config ? readConfig(o.config) : {};
+      const config = o.config ? await readConfig(o.config) : {};
       const defaults: ModelSettingsInput = { ...config.defaults };
       if (o.maxBatchSize !== undefined) defaults.maxBatchSize = o.maxBatchSize;
       if (o.instances !== undefined) defaults.instances = o.instances;
+      // The server (uWebSockets.js, ONNX Runtime), the registry and the stores are imported here,
+      // when `serve` runs: `fresco --help` and the other commands load none of them.
+      const [{ ModelRegistry }, { registryDir }, { loadProject }, { openOnlineStore }, { FrescoServer, requestKeyNames }] = await Promise.all([
+        import('../registry/index.js'),
+        import('./registry-dir.js'),
+        import('../features/project.js'),
+        import('../online/open-store.js'),
+        import('../serving/index.js'),
+      ]);
       const needsRegistry = models.some((m) => !existsSync(m));
       const registry = needsRegistry || o.registry || o.project ? ModelRegistry.open(registryDir(o)) : undefined;
       const token = o.adminToken ?? process.env.FRESCO_ADMIN_TOKEN;
@@ -120,6 +123,7 @@ export function registerServeCommands(program: Command, io: Io): void {
     .option('--timeout <ms>', 'timeout in milliseconds', int('--timeout'), 5000)
     .action(async (ref: string, o: { url: string; key?: string[]; field?: string[]; tensor?: string[]; timeout: number }, cmd: Command) => {
       const json = Boolean(cmd.optsWithGlobals().json);
+      const { FrescoClient } = await import('../client/index.js');
       const client = new FrescoClient(o.url, { timeoutMs: o.timeout, connectTimeoutMs: o.timeout });
       try {
         const tensors: Record<string, { data: Float32Array; shape: number[] }> = {};

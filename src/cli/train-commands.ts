@@ -3,11 +3,7 @@
  * work is in src/training. `reproduce` joins the `models` group registered by models-commands.ts.
  */
 import type { Command } from 'commander';
-import { loadTrainConfig } from '../training/config.js';
-import { reproduceVersion } from '../training/reproduce.js';
-import { trainFromConfig } from '../training/train.js';
 import { FrescoError } from '../errors/index.js';
-import { registryDir } from './models-commands.js';
 import { type Io, printData, table } from './output.js';
 
 const fmt = (v: number) => (Number.isInteger(v) ? String(v) : Number(v.toPrecision(6)).toString());
@@ -19,6 +15,8 @@ export function registerTrainCommands(program: Command, io: Io): void {
     .description('train a model from a train.yaml: dataset, DSL features, algorithm, split, search; evaluate, export to ONNX, register (docs/training.md)')
     .option('--no-register', 'train and evaluate only')
     .action(async (file: string, options: { register: boolean }) => {
+      // Training (DuckDB, ONNX Runtime, the trainers) is imported when it runs, not for `--help`.
+      const [{ loadTrainConfig }, { trainFromConfig }] = await Promise.all([import('../training/config.js'), import('../training/train.js')]);
       const config = loadTrainConfig(file);
       const result = await trainFromConfig(config, { register: options.register, log: json() ? () => {} : (line) => io.err(line) });
       const data = {
@@ -52,6 +50,7 @@ export function registerTrainCommands(program: Command, io: Io): void {
     .option('--registry <dir>', 'registry folder (default: <project>/.fresco/registry)')
     .option('--project <dir>', 'project folder (default: the current folder)')
     .action(async (ref: string, options: { registry?: string; project?: string }) => {
+      const [{ reproduceVersion }, { registryDir }] = await Promise.all([import('../training/reproduce.js'), import('./registry-dir.js')]);
       const report = await reproduceVersion(registryDir(options), ref, json() ? () => {} : (line) => io.err(line));
       printData(io, json(), report, () =>
         [

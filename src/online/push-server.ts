@@ -15,9 +15,10 @@ import { loadProject, type Project } from '../features/project.js';
 import type { OnlineStore } from './online-store.js';
 import { openOnlineStore } from './open-store.js';
 import { parseCsv, parseJsonLines } from './push-input.js';
+import { DEFAULT_PUSH_MAX_BYTES } from './push-defaults.js';
 import { push, type PushResult } from './push.js';
 
-export const DEFAULT_PUSH_MAX_BYTES = 16 * 2 ** 20;
+export { DEFAULT_PUSH_MAX_BYTES };
 
 export interface PushHandlerOptions {
   project?: string | Project;
