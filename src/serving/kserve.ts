@@ -13,11 +13,11 @@ import type { LoadedModel, PredictResult } from './loaded-model.js';
 import { dtypeInfo, type NumericArray } from './protocol/dtypes.js';
 import type { PredictRequestMsg, RowMsg, Scalar, TensorMsg } from './protocol/messages.js';
 
-const TO_KSERVE: Record<Dtype, string> = {
+export const TO_KSERVE: Record<Dtype, string> = {
   bool: 'BOOL', uint8: 'UINT8', uint16: 'UINT16', uint32: 'UINT32', uint64: 'UINT64', int8: 'INT8', int16: 'INT16', int32: 'INT32', int64: 'INT64',
   float16: 'FP16', float32: 'FP32', float64: 'FP64', string: 'BYTES',
 };
-const FROM_KSERVE = new Map(Object.entries(TO_KSERVE).map(([k, v]) => [v, k as Dtype]));
+export const FROM_KSERVE = new Map(Object.entries(TO_KSERVE).map(([k, v]) => [v, k as Dtype]));
 
 const bad = (message: string) => new FrescoError('FRESCO_ERR_INPUT_INVALID', message);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -66,13 +66,7 @@ export function parseInfer(body: Uint8Array, headerLength: string | undefined, r
   const tensors: TensorMsg[] = [];
   for (const [i, raw] of (k.inputs as KInput[]).entries()) {
     if (raw === null || typeof raw !== 'object') throw bad(`inputs[${i}] is not an object`);
-    const name = raw.name;
-    if (typeof name !== 'string' || !name) throw bad(`inputs[${i}] needs a "name"`);
-    const dtype = typeof raw.datatype === 'string' ? FROM_KSERVE.get(raw.datatype) : undefined;
-    if (!dtype) throw bad(`input "${name}": unknown datatype ${JSON.stringify(raw.datatype)}; expected one of ${[...FROM_KSERVE.keys()].join(', ')}`);
-    if (!Array.isArray(raw.shape) || !raw.shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`input "${name}": "shape" must be a list of non-negative integers`);
-    const shape = raw.shape as number[];
-    const count = shape.reduce((a, b) => a * b, 1);
+    const { name, dtype, shape, count } = inputHeader(i, raw.name, raw.datatype, raw.shape);
     const size = raw.parameters?.binary_data_size;
     let tensor: TensorMsg;
     if (size !== undefined) {
@@ -94,12 +88,31 @@ export function parseInfer(body: Uint8Array, headerLength: string | undefined, r
     if (o.parameters?.binary_data === true && binaryOut !== true) binaryOut.add(o.name);
   }
   const kserveId = typeof k.id === 'string' ? k.id : undefined;
-  const base = { type: 'predict_request' as const, id: 0, model: ref, timeoutUs: 0, outputs };
-  if (model.inputKind === 'tensor') return { request: { ...base, rows: [], tensors }, kserveId, binary: binaryOut };
-  return { request: { ...base, rows: columnsToRows(tensors, model), tensors: [] }, kserveId, binary: binaryOut };
+  return { request: requestFromTensors(tensors, outputs, ref, model), kserveId, binary: binaryOut };
 }
 
-function fromBinary(name: string, dtype: Dtype, shape: number[], count: number, bytes: Uint8Array): TensorMsg {
+/** Input i's name, datatype and shape, checked: shared by every KServe transport (JSON, binary, gRPC). */
+export function inputHeader(i: number, name: unknown, datatype: unknown, shape: unknown): { name: string; dtype: Dtype; shape: number[]; count: number } {
+  if (typeof name !== 'string' || !name) throw bad(`inputs[${i}] needs a "name"`);
+  const dtype = typeof datatype === 'string' ? FROM_KSERVE.get(datatype) : undefined;
+  if (!dtype) throw bad(`input "${name}": unknown datatype ${JSON.stringify(datatype)}; expected one of ${[...FROM_KSERVE.keys()].join(', ')}`);
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`input "${name}": "shape" must be a list of non-negative integers`);
+  return { name, dtype, shape: shape as number[], count: (shape as number[]).reduce((a, b) => a * b, 1) };
+}
+
+/**
+ * The request for `ref` from converted KServe inputs, whatever the transport (HTTP here, gRPC in
+ * grpc/): a tensor model takes them as they are, a dataframe model as columns. Checks that hold
+ * for every transport belong here.
+ */
+export function requestFromTensors(tensors: TensorMsg[], outputs: string[], ref: string, model: LoadedModel): PredictRequestMsg {
+  const base = { type: 'predict_request' as const, id: 0, model: ref, timeoutUs: 0, outputs };
+  if (model.inputKind === 'tensor') return { ...base, rows: [], tensors };
+  return { ...base, rows: columnsToRows(tensors, model), tensors: [] };
+}
+
+/** A tensor from raw little-endian bytes (the binary extension, gRPC raw contents); BYTES: 4-byte length + bytes per element. */
+export function fromBinary(name: string, dtype: Dtype, shape: number[], count: number, bytes: Uint8Array): TensorMsg {
   if (dtype === 'string') {
     const strings: string[] = [];
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -119,7 +132,8 @@ function fromBinary(name: string, dtype: Dtype, shape: number[], count: number, 
   return { name, dtype, shape, data: new info.array(bytes.buffer, bytes.byteOffset, count) };
 }
 
-function fromJson(name: string, dtype: Dtype, shape: number[], count: number, data: unknown): TensorMsg {
+/** A tensor from a (nested) list of values (KServe JSON `data`, gRPC typed contents). */
+export function fromJson(name: string, dtype: Dtype, shape: number[], count: number, data: unknown): TensorMsg {
   if (!Array.isArray(data)) throw bad(`input "${name}" needs "data" (a list) or binary data`);
   const flat = (data as unknown[]).flat(Infinity as 1);
   if (flat.length !== count) throw bad(`input "${name}": shape [${shape.join(', ')}] needs ${count} elements, got ${flat.length}`);
@@ -181,12 +195,12 @@ export function inferResponse(result: PredictResult, call: KserveCall): { body: 
     }
     return { ...base, data: jsonData(t) };
   });
-  const rowErrors = result.rowErrors?.map((e) => (e ? { code: e.code, message: e.message } : null));
+  const parameters = responseParameters(result);
   const json = JSON.stringify({
     model_name: result.model,
     model_version: String(result.version),
     ...(call.kserveId === undefined ? {} : { id: call.kserveId }),
-    ...(rowErrors ? { parameters: { row_errors: JSON.stringify(rowErrors) } } : {}),
+    ...(parameters ? { parameters } : {}),
     outputs,
   });
   if (!blobs.length) return { body: json, headers: {}, contentType: 'application/json' };
@@ -199,6 +213,12 @@ export function inferResponse(result: PredictResult, call: KserveCall): { body: 
     at += b.byteLength;
   }
   return { body: all, headers: { 'inference-header-content-length': String(header.byteLength) }, contentType: 'application/octet-stream' };
+}
+
+/** The infer answer's `parameters` (per-row errors), the same over HTTP and gRPC; undefined when none. */
+export function responseParameters(result: PredictResult): Record<string, string | number | boolean> | undefined {
+  const rowErrors = result.rowErrors?.map((e) => (e ? { code: e.code, message: e.message } : null));
+  return rowErrors ? { row_errors: JSON.stringify(rowErrors) } : undefined;
 }
 
 function jsonData(t: TensorMsg): (number | boolean | string)[] {
