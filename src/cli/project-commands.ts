@@ -14,7 +14,16 @@ export function registerProjectCommands(program: Command, io: Io): void {
     .command('init <dir>')
     .description('create a Fresco project: fresco.yaml, features/ and data/')
     .option('--name <name>', 'project name (default: the folder name)')
-    .action(async (dir: string, options: { name?: string }) => {
+    .option('--example <template>', 'start from a working example project with data: flights')
+    .action(async (dir: string, options: { name?: string; example?: string }) => {
+      if (options.example !== undefined) {
+        const { initFromTemplate } = await import('../templates/index.js');
+        const { config, files } = await initFromTemplate(dir, options.example, options.name);
+        printData(io, json(program), { project: config.name, root: config.root, configFile: config.configFile, example: options.example, files }, () =>
+          `created project "${config.name}" in ${config.root} from the ${options.example} example (${files.length} files)\n  next: ${config.root === process.cwd() ? '' : `\`cd ${dir}\`, `}read README.md, then run \`fresco apply\``,
+        );
+        return;
+      }
       // Each action imports the feature-store code it runs (zod, yaml, SQLite): not for `--help`.
       const { initProject } = await import('../features/project.js');
       const config = initProject(dir, options.name);
