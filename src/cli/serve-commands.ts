@@ -3,7 +3,7 @@
  * options and waits for SIGTERM/SIGINT (graceful: stop accepting, drain, exit); predict sends one
  * request with the client and prints the answer.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FrescoError } from '../errors/index.js';
 import type { ModelSettingsInput } from '../serving/settings.js';
@@ -38,8 +38,9 @@ interface ServingConfigFile {
 
 async function readConfig(file: string): Promise<ServingConfigFile> {
   if (!existsSync(file)) throw new FrescoError('FRESCO_ERR_NOT_FOUND', `${file}: no such serving configuration file`, { location: { file } });
-  const { default: YAML } = await import('yaml');
-  const value = YAML.parse(readFileSync(file, 'utf8')) as unknown;
+  // The project's one YAML loader: syntax errors and alias bombs are config errors with a line.
+  const { readYamlValue } = await import('../config/yaml-file.js');
+  const value = readYamlValue(file);
   if (value === null || typeof value !== 'object' || Object.keys(value).some((k) => k !== 'defaults' && k !== 'models')) {
     throw new FrescoError('FRESCO_ERR_CONFIG_INVALID', `${file}: expected a mapping with "defaults" and/or "models" (model name -> settings)`, { location: { file } });
   }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { FrescoError } from '../errors/index.js';
+import { findAliasBomb, MAX_ALIAS_EXPANSION } from './yaml-aliases.js';
 
 export type KeyPath = readonly (string | number)[];
 
@@ -62,16 +63,47 @@ function keyPosition(doc: Document, lines: LineCounter, path: KeyPath, key: stri
   return undefined;
 }
 
-export function parseYaml<S extends z.ZodType>(file: string, text: string, schema: S): YamlFile<z.infer<S>> {
+interface LoadedYaml {
+  doc: Document;
+  lines: LineCounter;
+  value: unknown;
+}
+
+/**
+ * The one way Fresco turns YAML text into values (fresco.yaml, features/*.yaml, train and dataset
+ * specs, `serve --config`): syntax errors and alias bombs become FRESCO_ERR_CONFIG_INVALID with
+ * the file, line and column, never an exception from the yaml package.
+ */
+function loadYaml(file: string, text: string): LoadedYaml {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number): Position => {
+    const p = lines.linePos(offset);
+    return { line: p.line, column: p.col };
+  };
   const syntax = doc.errors[0];
-  if (syntax) {
-    const p = lines.linePos(syntax.pos[0]);
-    throw invalidConfig(file, `not valid YAML: ${syntax.message.split('\n')[0]}`, [], { line: p.line, column: p.col });
+  if (syntax) throw invalidConfig(file, `not valid YAML: ${syntax.message.split('\n')[0]}`, [], at(syntax.pos[0]));
+  const bomb = findAliasBomb(doc);
+  if (bomb) throw invalidConfig(file, bomb.message, [], at(bomb.offset));
+  try {
+    // findAliasBomb is the real limit; the package's own count stays on, far above it, as a
+    // backstop (its default of 100 rejects ordinary files that merge one anchor 150 times).
+    return { doc, lines, value: doc.toJS({ maxAliasCount: 10 * MAX_ALIAS_EXPANSION }) };
+  } catch (error) {
+    // The yaml package throws (ReferenceError) for aliases it cannot resolve or count.
+    throw invalidConfig(file, `invalid YAML aliases: ${(error as Error).message}`);
   }
+}
+
+/** A YAML file's value, unvalidated (for files checked by hand), with the loader's errors. */
+export function readYamlValue(file: string): unknown {
+  return loadYaml(file, readText(file)).value;
+}
+
+export function parseYaml<S extends z.ZodType>(file: string, text: string, schema: S): YamlFile<z.infer<S>> {
+  const { doc, lines, value } = loadYaml(file, text);
   const locate = locator(doc, lines);
-  const raw: unknown = doc.toJS() ?? {};
+  const raw: unknown = value ?? {};
   const result = schema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -105,12 +137,14 @@ function unwrap(node: unknown): unknown {
   return n;
 }
 
-export function readYamlFile<S extends z.ZodType>(file: string, schema: S): YamlFile<z.infer<S>> {
-  let text: string;
+function readText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch {
     throw new FrescoError('FRESCO_ERR_NOT_FOUND', `${file}: no such file`, { location: { file } });
   }
-  return parseYaml(file, text, schema);
+}
+
+export function readYamlFile<S extends z.ZodType>(file: string, schema: S): YamlFile<z.infer<S>> {
+  return parseYaml(file, readText(file), schema);
 }
