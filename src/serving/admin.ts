@@ -48,10 +48,15 @@ async function json<T>(reply: Reply, schema: z.ZodType<T>, limit: number): Promi
   return parsed.data;
 }
 
-export async function handleAdmin(server: FrescoServer, reply: Reply, req: Req, limit: number): Promise<void> {
+/** Throws FRESCO_ERR_UNAUTHORIZED unless the request carries the admin token (also used by Triton's repository extension, triton.ts). */
+export function requireAdmin(server: FrescoServer, req: Req): void {
   if (!authorized(server, req.headers.authorization)) {
     throw new FrescoError('FRESCO_ERR_UNAUTHORIZED', server.options.adminToken ? 'admin operations need "Authorization: Bearer <token>" with the right token' : 'the admin API is disabled: start the server with an admin token');
   }
+}
+
+export async function handleAdmin(server: FrescoServer, reply: Reply, req: Req, limit: number): Promise<void> {
+  requireAdmin(server, req);
   const manager = server.manager;
   const path = req.url.slice('/admin'.length);
   let m: RegExpExecArray | null;

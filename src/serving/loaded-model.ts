@@ -12,6 +12,7 @@ import { resolveInPackage } from '../models/index.js';
 import type { FeatureLookup } from './feature-lookup.js';
 import { compilePlanAsync, type CompiledPlan } from '../plan/index.js';
 import { inputPreparer, type InputPreparer, type Prepared } from './inputs.js';
+import { InferenceStats } from './inference-stats.js';
 import type { ServingMetrics, VersionMeters } from './metrics.js';
 import { InferenceWorker } from './pool/inference-worker.js';
 import { HEADER_BYTES } from './pool/layout.js';
@@ -33,6 +34,8 @@ interface Pending {
   outputs: string[];
   deadline: number;
   enqueued: number;
+  /** Time the request's own input preparation took (ms), for the statistics. */
+  prepareMs: number;
   resolve(outputs: TensorMsg[]): void;
   reject(error: FrescoError): void;
 }
@@ -72,6 +75,8 @@ export class LoadedModel {
   readonly #key = `m${nextKey++}`;
   /** This version's metric children (undefined without metrics). */
   readonly meters: VersionMeters | undefined;
+  /** Triton-style statistics of this version (inference-stats.ts). */
+  readonly stats = new InferenceStats();
   readonly #outputNames: string[];
 
   private constructor(options: LoadOptions, compiled: CompiledPlan | undefined) {
@@ -202,15 +207,19 @@ export class LoadedModel {
     return this.#inFlight;
   }
 
-  /** Runs one request through the batcher. `deadline` is a performance.now() time. */
-  async predict(request: PredictRequestMsg, deadline: number): Promise<PredictResult> {
+  /**
+   * Runs one request through the batcher. `deadline` is a performance.now() time; `started`, when
+   * the request was read (for the statistics; default: now).
+   */
+  async predict(request: PredictRequestMsg, deadline: number, started = performance.now()): Promise<PredictResult> {
     if (this.state === 'closed' || this.state === 'loading') throw new FrescoError('FRESCO_ERR_UNAVAILABLE', `${this.name}@${this.version} is not serving`);
-    for (const o of request.outputs) {
-      if (!this.#outputNames.includes(o)) throw new FrescoError('FRESCO_ERR_INPUT_INVALID', `unknown output "${o}"; the model has ${this.#outputNames.map((n) => `"${n}"`).join(', ')}`, { location: { key: o } });
-    }
     // In flight from here (lookup included), so a drain waits for this request.
     this.#inFlight++;
     try {
+      for (const o of request.outputs) {
+        if (!this.#outputNames.includes(o)) throw new FrescoError('FRESCO_ERR_INPUT_INVALID', `unknown output "${o}"; the model has ${this.#outputNames.map((n) => `"${n}"`).join(', ')}`, { location: { key: o } });
+      }
+      const preparing0 = performance.now();
       // Tensor inputs are prepared synchronously: no await (and no extra microtask turn) for them.
       const preparing = this.#preparer.prepare(request);
       const prepared = preparing instanceof Promise ? await preparing : preparing;
@@ -219,11 +228,16 @@ export class LoadedModel {
       }
       if (performance.now() >= deadline) throw deadlineError(this);
       const outputs = await new Promise<TensorMsg[]>((resolve, reject) => {
-        this.#queue.push({ prepared, outputs: request.outputs, deadline, enqueued: performance.now(), resolve, reject });
+        const enqueued = performance.now();
+        this.#queue.push({ prepared, outputs: request.outputs, deadline, enqueued, prepareMs: enqueued - preparing0, resolve, reject });
         this.#queuedRows += prepared.rows;
         this.#schedule();
       });
+      this.stats.success.add(performance.now() - started);
       return { model: this.name, version: this.version, outputs, rowErrors: prepared.rowErrors };
+    } catch (error) {
+      this.stats.fail.add(performance.now() - started);
+      throw error;
     } finally {
       this.#inFlight--;
       if (this.#inFlight === 0 && this.#drained) this.#drained();
@@ -275,6 +289,7 @@ export class LoadedModel {
         this.#take();
         batch.push(next);
         rows += next.prepared.rows;
+        this.stats.queue.add(now - next.enqueued);
       }
       if (batch.length) void this.#runBatch(worker, batch, rows);
     }
@@ -292,9 +307,13 @@ export class LoadedModel {
 
   async #runBatch(worker: InferenceWorker, batch: Pending[], rows: number): Promise<void> {
     this.meters?.batchSize.observe(rows);
+    const staging = performance.now();
+    let running = staging;
     let outputs: TensorMsg[];
     try {
-      outputs = await worker.run(rows, this.#preparer.batchInputs(batch.map((p) => p.prepared), rows));
+      const inputs = this.#preparer.batchInputs(batch.map((p) => p.prepared), rows);
+      running = performance.now();
+      outputs = await worker.run(rows, inputs);
     } catch (error) {
       const e = toFrescoError(error);
       this.#log.error({ err: e.message, rows }, 'batch failed');
@@ -302,11 +321,14 @@ export class LoadedModel {
       this.#schedule();
       return;
     }
+    const ran = performance.now();
     // Hand the next batch (what queued while this one ran) to the worker before answering this
     // one: the worker runs it while the event loop encodes and writes this batch's answers, and a
     // worker still spinning after its last batch picks it up without a futex wake.
     if (this.#queue.length) this.#dispatch();
+    const splitting = performance.now();
     let start = 0;
+    let prepareMs = 0;
     for (const p of batch) {
       const mine: TensorMsg[] = [];
       for (const out of outputs) {
@@ -314,8 +336,12 @@ export class LoadedModel {
         mine.push(sliceRows(out, rows, start, p.prepared.rows, batch.length));
       }
       start += p.prepared.rows;
+      prepareMs += p.prepareMs;
+      // Resolving only schedules the request's continuation: the statistics below are counted
+      // before any answer goes out.
       p.resolve(mine);
     }
+    this.stats.batch(rows, batch.length, prepareMs, running - staging, ran - running, performance.now() - splitting);
     // Requests that arrive from now on schedule themselves; this catches any left by a failed dispatch.
     if (this.#queue.length) this.#schedule();
   }

@@ -32,7 +32,7 @@ export class Predictor {
       const { primary, shadow } = this.manager.route(request.model);
       const timeoutMs = request.timeoutUs > 0 ? request.timeoutUs / 1000 : primary.settings.timeoutMs;
       const deadline = started + timeoutMs;
-      const main = primary.predict(request, deadline);
+      const main = primary.predict(request, deadline, started);
       if (shadow && shadow !== primary) this.#mirror(request, main, shadow, deadline);
       const result = await main;
       // The answer is always the primary's (a shadow's is only recorded): its cached metric children.

@@ -16,8 +16,10 @@ import { handleAdmin } from './admin.js';
 import type { FeatureLookup } from './feature-lookup.js';
 import type { OnlineStore } from '../online/online-store.js';
 import { OnlineFeatureLookup } from './online-lookup.js';
-import { BodyTooLarge, copyBytes, type Reply as ReplyT, Reply, readBody, readReq, type Req } from './http.js';
+import { BodyTooLarge, copyBytes, type Reply as ReplyT, Reply, readReq, type Req } from './http.js';
 import { inferResponse, modelMetadata, parseInfer } from './kserve.js';
+import { readDecodedBody } from './content-encoding.js';
+import { handleTritonExtension, isTritonExtension, TRITON_EXTENSIONS } from './triton.js';
 import { ModelManager } from './manager.js';
 import { ServingMetrics } from './metrics.js';
 import { errorReply, Predictor, responseFor } from './predict.js';
@@ -313,7 +315,8 @@ export class FrescoServer {
       const text = await this.metrics.registry.metrics();
       return reply.send(200, text, this.metrics.registry.contentType);
     }
-    if (method === 'GET' && url === '/v2') return reply.json(200, { name: 'fresco', version: '0.1.0', extensions: ['binary_tensor_data'] });
+    if (method === 'GET' && url === '/v2') return reply.json(200, { name: 'fresco', version: '0.1.0', extensions: TRITON_EXTENSIONS });
+    if (isTritonExtension(url)) return handleTritonExtension(this, reply, req);
     if (url.startsWith('/v2/models')) return this.#kserve(reply, req);
     if (url.startsWith('/admin')) return handleAdmin(this, reply, req, this.maxFrameBytes);
     throw new FrescoError('FRESCO_ERR_NOT_FOUND', `${method} ${url}: no such endpoint`);
@@ -328,7 +331,7 @@ export class FrescoServer {
     if (action === '/infer') {
       if (req.method !== 'POST') throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', 'infer is POST');
       const started = performance.now();
-      const body = await readBody(reply, this.maxFrameBytes).catch((error) => {
+      const body = await readDecodedBody(reply, req, this.maxFrameBytes).catch((error) => {
         throw error instanceof BodyTooLarge ? new FrescoError('FRESCO_ERR_FRAME_INVALID', error.message) : error;
       });
       if (this.#closing) throw new FrescoError('FRESCO_ERR_UNAVAILABLE', 'the server is shutting down');

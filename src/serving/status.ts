@@ -9,6 +9,7 @@ const BY_HTTP: Record<number, StatusName> = {
   404: 'NOT_FOUND',
   409: 'FAILED_PRECONDITION',
   413: 'RESOURCE_EXHAUSTED',
+  415: 'UNIMPLEMENTED',
   422: 'FAILED_PRECONDITION',
   429: 'RESOURCE_EXHAUSTED',
   500: 'INTERNAL',
@@ -21,7 +22,7 @@ export function rpcStatus(code: ErrorCode): StatusName {
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large',
+  200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type',
   422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable', 504: 'Gateway Timeout',
 };
 // Built once per status: this runs for every HTTP answer.
