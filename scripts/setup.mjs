@@ -23,8 +23,8 @@ function run(command, args) {
 const needsInstall = !existsSync(installed) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(installed).mtimeMs);
 if (needsInstall) {
   console.error('fresco setup: installing dependencies (npm ci)');
-  // npm ci runs the package's `prepare` script, which builds everything.
   run('npm', ['ci', '--no-audit', '--no-fund']);
-} else {
-  run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
 }
+// The build is not a `prepare` script: npm lists a dependency's `prepare` among the install
+// scripts a user must review, and a user's install has nothing to build (the addon is prebuilt).
+run(process.execPath, [join(root, 'scripts', 'build.mjs')]);

@@ -1,16 +1,23 @@
 /**
- * The one TypeScript module that loads the native addon (native/fresco.node, built from the Rust
- * crates in native/ by `npm run build:native`). It is loaded lazily, on first use, and cached.
+ * The one TypeScript module that loads the native addon. It is loaded lazily, on first use, and
+ * cached. Where it comes from, in order:
+ *   1. the prebuilt package for this platform, `fresco-ml-<platform>` (e.g. fresco-ml-linux-x64-gnu),
+ *      which npm installs through fresco-ml's optionalDependencies (scripts/pack-release.mjs
+ *      writes them into the published package.json; the repository's own does not list them,
+ *      so a checkout never picks up a published binary instead of its own build);
+ *   2. native/fresco.node under the package root: the build from source (`npm run build:native`),
+ *      the contributor's path and the one for platforms without a prebuilt package.
  *
- * Errors: a missing addon is FRESCO_ERR_NATIVE_MISSING; one built for another ABI (or one that
- * will not load) is FRESCO_ERR_NATIVE_STALE. The addon throws errors whose `code` is a Fresco
- * error code; `nativeError` below turns them into FrescoErrors, in one place.
+ * Errors: no addon at all is FRESCO_ERR_NATIVE_MISSING, naming the package to install for this
+ * platform and how to build from source; one built for another ABI (or one that will not load)
+ * is FRESCO_ERR_NATIVE_STALE. The addon throws errors whose `code` is a Fresco error code;
+ * `nativeError` below turns them into FrescoErrors, in one place.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { FrescoError, isErrorCode } from './errors/index.js';
-import { packageRoot } from './package-root.js';
+import { PACKAGE_NAME, packageRoot } from './package-root.js';
 import { planToJson } from './plan/json.js';
 
 /** Must equal fresco_core::ABI_VERSION (native/core/src/lib.rs); bump both together. */
@@ -54,15 +61,83 @@ interface Binding {
 const REBUILD = 'run `npm run build:native`';
 let binding: Binding | undefined;
 let addonPath: string | undefined;
+/** The addon chosen (see the top of this file), resolved once. */
+let chosen: { path: string; prebuilt: boolean } | undefined;
 
-/** Absolute path of the addon: native/fresco.node under the package root. */
+/**
+ * napi-rs's name for a platform, the suffix of its prebuilt package: linux-x64-gnu,
+ * linux-arm64-musl, darwin-arm64, win32-x64-msvc... (scripts/pack-native.mjs names packages the same way).
+ */
+export function nativePlatform(platform: string = process.platform, arch: string = process.arch, musl: boolean = isMusl()): string {
+  if (platform === 'linux') return arch === 'arm' ? `linux-arm-${musl ? 'musleabihf' : 'gnueabihf'}` : `linux-${arch}-${musl ? 'musl' : 'gnu'}`;
+  if (platform === 'win32') return `win32-${arch}-msvc`;
+  return `${platform}-${arch}`;
+}
+
+/** The npm package holding the prebuilt addon for this platform. */
+export function nativePackageName(platform?: string, arch?: string, musl?: boolean): string {
+  return `${PACKAGE_NAME}-${nativePlatform(platform, arch, musl)}`;
+}
+
+function isMusl(): boolean {
+  if (process.platform !== 'linux') return false;
+  // As napi-rs's loaders do: ldd names musl on musl systems (a cheap read); failing that, Node's
+  // report (about 15 ms) names the glibc it runs on, and on musl there is none.
+  try {
+    return readFileSync('/usr/bin/ldd', 'utf8').includes('musl');
+  } catch {
+    // no ldd: ask the report
+  }
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return !header?.glibcVersionRuntime;
+}
+
+function packageManifest(): { version: string; optionalDependencies?: Record<string, string> } {
+  return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string; optionalDependencies?: Record<string, string> };
+}
+
+function choose(): { path: string; prebuilt: boolean } {
+  if (addonPath) return { path: addonPath, prebuilt: false };
+  if (!chosen) {
+    let prebuilt: string | undefined;
+    try {
+      // The package's main is its .node file; resolving finds it wherever npm placed it.
+      prebuilt = createRequire(import.meta.url).resolve(nativePackageName());
+    } catch {
+      prebuilt = undefined;
+    }
+    chosen = prebuilt ? { path: prebuilt, prebuilt: true } : { path: join(packageRoot(), 'native', 'fresco.node'), prebuilt: false };
+  }
+  return chosen;
+}
+
+/** Absolute path of the addon that is (or would be) loaded. */
 export function nativeAddonPath(): string {
-  return addonPath ?? join(packageRoot(), 'native', 'fresco.node');
+  return choose().path;
+}
+
+/** What to do about an addon that is stale or incomplete: reinstall the prebuilt one, or rebuild. */
+function remedy(): string {
+  if (!choose().prebuilt) return `rebuild it: ${REBUILD}`;
+  return `reinstall it at ${PACKAGE_NAME}'s version: \`npm install ${nativePackageName()}@${packageManifest().version}\``;
+}
+
+/** Why there is no addon, and what to install (or build) on this platform. */
+function missingMessage(path: string): string {
+  if (addonPath) return `The native addon is not built: ${path} does not exist; ${REBUILD}.`;
+  const name = nativePackageName();
+  const { version, optionalDependencies = {} } = packageManifest();
+  const prebuilt = Object.keys(optionalDependencies).filter((dep) => dep.startsWith(`${PACKAGE_NAME}-`));
+  const install = prebuilt.includes(name)
+    ? `Install the prebuilt addon for this platform: \`npm install ${name}@${version}\` (npm leaves it out when optional dependencies are omitted, e.g. --omit=optional)`
+    : `No prebuilt addon is published for ${nativePlatform()} (prebuilt: ${prebuilt.map((dep) => dep.slice(PACKAGE_NAME.length + 1)).join(', ') || 'none in this checkout'})`;
+  return `The native addon is missing: no package ${name} and no build at ${path}. ${install}; or build it from source with Rust (cargo): ${REBUILD} in ${packageRoot()}.`;
 }
 
 /** For tests only: load the addon from another path (undefined: the default), dropping the cache. */
 export function setNativeAddonPathForTests(path: string | undefined): void {
   addonPath = path;
+  chosen = undefined;
   binding = undefined;
 }
 
@@ -70,20 +145,20 @@ function load(): Binding {
   if (binding) return binding;
   const path = nativeAddonPath();
   if (!existsSync(path)) {
-    throw new FrescoError('FRESCO_ERR_NATIVE_MISSING', `The native addon is not built: ${path} does not exist; ${REBUILD}.`);
+    throw new FrescoError('FRESCO_ERR_NATIVE_MISSING', missingMessage(path));
   }
   let loaded: Partial<Binding>;
   try {
     loaded = createRequire(import.meta.url)(path) as Partial<Binding>;
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
-    throw new FrescoError('FRESCO_ERR_NATIVE_STALE', `The native addon at ${path} could not be loaded (${detail}); rebuild it: ${REBUILD}.`, { cause: error });
+    throw new FrescoError('FRESCO_ERR_NATIVE_STALE', `The native addon at ${path} could not be loaded (${detail}); ${remedy()}.`, { cause: error });
   }
   const abi = typeof loaded.abiVersion === 'function' ? loaded.abiVersion() : undefined;
   if (abi !== NATIVE_ABI) {
     throw new FrescoError(
       'FRESCO_ERR_NATIVE_STALE',
-      `The native addon at ${path} has ABI version ${abi ?? '(none)'}, but this package expects ${NATIVE_ABI}; rebuild it: ${REBUILD}.`,
+      `The native addon at ${path} has ABI version ${abi ?? '(none)'}, but this package expects ${NATIVE_ABI}; ${remedy()}.`,
     );
   }
   binding = loaded as Binding;
@@ -188,7 +263,7 @@ export function compileNativePlan(plan: unknown): NativePlan {
 export async function compileNativePlanAsync(plan: unknown): Promise<NativePlan> {
   const b = load();
   const json = typeof plan === 'string' ? plan : planToJson(plan);
-  if (typeof b.compilePlanAsync !== 'function') throw new FrescoError('FRESCO_ERR_NATIVE_STALE', `The native addon at ${nativeAddonPath()} cannot compile plans off the event loop; rebuild it: ${REBUILD}.`);
+  if (typeof b.compilePlanAsync !== 'function') throw new FrescoError('FRESCO_ERR_NATIVE_STALE', `The native addon at ${nativeAddonPath()} cannot compile plans off the event loop; ${remedy()}.`);
   try {
     return new CompiledNativePlan(b, await b.compilePlanAsync(json));
   } catch (error) {
@@ -260,7 +335,7 @@ export interface NativeOnlineStore {
 export function openNativeOnlineStore(path: string, mapSize: number): NativeOnlineStore {
   const b = load() as unknown as Binding & OnlineBinding;
   if (typeof b.onlineOpen !== 'function') {
-    throw new FrescoError('FRESCO_ERR_NATIVE_STALE', `The native addon at ${nativeAddonPath()} has no online store; rebuild it: ${REBUILD}.`);
+    throw new FrescoError('FRESCO_ERR_NATIVE_STALE', `The native addon at ${nativeAddonPath()} has no online store; ${remedy()}.`);
   }
   const call = <T>(f: () => T): T => {
     try {
@@ -296,7 +371,7 @@ interface TrainBinding {
 function trainBinding(): TrainBinding {
   const b = load() as unknown as Binding & Partial<TrainBinding>;
   if (typeof b.trainGbdt !== 'function' || typeof b.predictGbdt !== 'function') {
-    throw new FrescoError('FRESCO_ERR_NATIVE_STALE', `The native addon at ${nativeAddonPath()} has no GBDT trainer; rebuild it: ${REBUILD}.`);
+    throw new FrescoError('FRESCO_ERR_NATIVE_STALE', `The native addon at ${nativeAddonPath()} has no GBDT trainer; ${remedy()}.`);
   }
   return b as TrainBinding;
 }
@@ -330,7 +405,7 @@ export function nativePredictGbdt(booster: string, x: Float32Array, rows: number
  */
 export function nativeSetThreadBackground(tid: number, background: boolean): string | undefined {
   const b = load() as unknown as Binding & { setThreadBackground?(tid: number, background: boolean): string | null };
-  if (typeof b.setThreadBackground !== 'function') return `the native addon at ${nativeAddonPath()} cannot set scheduling classes; rebuild it: ${REBUILD}`;
+  if (typeof b.setThreadBackground !== 'function') return `the native addon at ${nativeAddonPath()} cannot set scheduling classes; ${remedy()}`;
   return b.setThreadBackground(tid, background) ?? undefined;
 }
 
