@@ -3,10 +3,12 @@
  * its data comes from the vega-datasets dependency (a sample written at init) and its files from
  * the package's templates/ folder, so apply, dataset build and train run on it in seconds.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { packageRoot } from '../src/package-root.js';
 import { listTemplates } from '../src/templates/index.js';
 import { cli } from './helpers/cli.js';
 
@@ -77,5 +79,16 @@ describe('fresco init --example', () => {
     expect(r.err).toMatch(/train\.yaml already exists/);
     expect(readFileSync(join(dir, 'train.yaml'), 'utf8')).toBe('mine\n');
     expect(existsSync(join(dir, 'fresco.yaml'))).toBe(false);
+  });
+
+  it('the npm package ships every template file (an installed fresco-ml can init --example)', () => {
+    const root = packageRoot();
+    const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as [{ files: { path: string }[] }];
+    const packed = new Set(pack.files.map((f) => f.path));
+    const templates = readdirSync(join(root, 'templates'), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name).slice(root.length + 1));
+    expect(templates).toContain('templates/flights/train.yaml');
+    expect(templates.filter((f) => !packed.has(f))).toEqual([]);
   });
 });
