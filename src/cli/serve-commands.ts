@@ -53,6 +53,7 @@ export function registerServeCommands(program: Command, io: Io): void {
     .description('serve models over binary RPC (WebSocket, HTTP) and KServe v2 on one port (docs/serving.md)')
     .option('--port <port>', 'port (0: any free port)', int('--port'), 8500)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--grpc-port <port>', 'also serve KServe v2 over gRPC (inference.GRPCInferenceService) on this port (0: any free port; default: no gRPC)', int('--grpc-port'))
     .option('--models <ref>', 'a model to serve: name, name@version, name@alias, or a package folder (repeatable; comma-separated works too)', collect)
     .option('--registry <dir>', 'registry folder (default: <project>/.fresco/registry)')
     .option('--project <dir>', 'project folder (default: the current folder)')
@@ -61,7 +62,7 @@ export function registerServeCommands(program: Command, io: Io): void {
     .option('--max-batch-size <n>', 'default max batch size', int('--max-batch-size'))
     .option('--instances <n>', 'default inference workers per model version', int('--instances'))
     .option('--no-prioritize-serving', 'leave every thread in the normal scheduling class (default on Linux: all but the serving threads run in SCHED_IDLE; turn off where other busy processes share the cores)')
-    .action(async (o: { port: number; host: string; models?: string[]; registry?: string; project?: string; config?: string; adminToken?: string; maxBatchSize?: number; instances?: number; prioritizeServing: boolean }) => {
+    .action(async (o: { port: number; grpcPort?: number; host: string; models?: string[]; registry?: string; project?: string; config?: string; adminToken?: string; maxBatchSize?: number; instances?: number; prioritizeServing: boolean }) => {
       const models = (o.models ?? []).flatMap((m) => m.split(',')).filter(Boolean);
       if (!models.length) throw new FrescoError('FRESCO_ERR_USAGE', 'name at least one model to serve with --models');
       const config = o.config ? await readConfig(o.config) : {};
@@ -87,7 +88,7 @@ export function registerServeCommands(program: Command, io: Io): void {
       const defined = project ? loadProject(project) : undefined;
       const onlineStore = defined ? await openOnlineStore(defined.config) : undefined;
       const online = onlineStore && defined ? { onlineStore, onlineKeyNames: requestKeyNames(defined) } : {};
-      const server = new FrescoServer({ port: o.port, host: o.host, models, defaults, modelSettings: config.models ?? {}, prioritizeServing: o.prioritizeServing, ...(registry ? { registry } : {}), ...(token ? { adminToken: token } : {}), ...online });
+      const server = new FrescoServer({ port: o.port, ...(o.grpcPort === undefined ? {} : { grpcPort: o.grpcPort }), host: o.host, models, defaults, modelSettings: config.models ?? {}, prioritizeServing: o.prioritizeServing, ...(registry ? { registry } : {}), ...(token ? { adminToken: token } : {}), ...online });
       try {
         await server.start();
       } catch (error) {
@@ -98,6 +99,7 @@ export function registerServeCommands(program: Command, io: Io): void {
       }
       if (onlineStore) io.err(`fresco serve: online features from ${onlineStore.id}`);
       io.err(`fresco serve: listening on http://${o.host}:${server.port} (WebSocket /v1/ws, POST /v1/predict, KServe /v2, /metrics)`);
+      if (server.grpcPort !== undefined) io.err(`fresco serve: KServe v2 gRPC on ${o.host}:${server.grpcPort}`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           io.err(`fresco serve: ${signal}: draining`);

@@ -48,6 +48,11 @@ export interface ServerOptions {
   onlineStore?: OnlineStore;
   /** Per table, join key -> request key for `onlineStore` reads (a project's join_key_map: `requestKeyNames(project)`). */
   onlineKeyNames?: Record<string, Record<string, string>>;
+  /**
+   * Port of the KServe v2 gRPC service (`inference.GRPCInferenceService`, grpc/), on `host`;
+   * 0 picks a free one (read it back from `grpcPort`). Default: no gRPC service.
+   */
+  grpcPort?: number;
   /** Bearer token for /admin; without one the admin API answers 401 to everything. */
   adminToken?: string;
   /** Largest frame or HTTP body accepted, in bytes. Default 16 MiB. */
@@ -88,6 +93,7 @@ export class FrescoServer {
   #inFlight = 0;
   #idle: (() => void) | undefined;
   #sync: NodeJS.Timeout | undefined;
+  #grpc: import('./grpc/index.js').GrpcFrontend | undefined;
   readonly #sockets = new Set<WebSocket<WsData>>();
   readonly maxFrameBytes: number;
 
@@ -100,6 +106,11 @@ export class FrescoServer {
 
   get port(): number {
     return this.#port;
+  }
+
+  /** The gRPC service's port (undefined when not opened). */
+  get grpcPort(): number | undefined {
+    return this.#grpc?.port;
   }
 
   get ready(): boolean {
@@ -152,6 +163,11 @@ export class FrescoServer {
         resolve();
       });
     });
+    if (this.options.grpcPort !== undefined) {
+      // Imported here: a server without a gRPC port loads neither grpc-js nor the .proto files.
+      const { GrpcFrontend } = await import('./grpc/index.js');
+      this.#grpc = await GrpcFrontend.start(this, { port: this.options.grpcPort, host });
+    }
     const every = this.options.syncIntervalMs ?? 1000;
     if (every > 0 && this.options.registry) {
       this.#sync = setInterval(() => void this.manager.sync().catch((e) => this.log.error({ err: String(e) }, 'registry sync failed')), every);
@@ -160,7 +176,7 @@ export class FrescoServer {
     this.#ready = true;
     // docs/serving.md, "Process flags": the memory reducer's major collections land on the event loop.
     const memoryReducer = !process.execArgv.includes('--no-memory-reducer');
-    this.log.info({ port: this.#port, models: this.manager.servedRefs().map((s) => `${s.ref} -> v${s.version}`), memoryReducer }, 'fresco serve: listening');
+    this.log.info({ port: this.#port, ...(this.#grpc ? { grpcPort: this.#grpc.port } : {}), models: this.manager.servedRefs().map((s) => `${s.ref} -> v${s.version}`), memoryReducer }, 'fresco serve: listening');
     if (memoryReducer) this.log.info('V8\'s memory reducer is on: start node with --no-memory-reducer (as `fresco serve` does) to spare the event loop its periodic major collections');
     return this;
   }
@@ -326,7 +342,7 @@ export class FrescoServer {
     const m = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/.exec(req.url);
     if (!m) throw new FrescoError('FRESCO_ERR_NOT_FOUND', `${req.url}: no such endpoint`);
     const name = decodeURIComponent(m[1] as string);
-    const ref = m[2] ? `${name}@${decodeURIComponent(m[2])}` : this.#defaultRef(name);
+    const ref = m[2] ? `${name}@${decodeURIComponent(m[2])}` : this.defaultRef(name);
     const action = m[3];
     if (action === '/infer') {
       if (req.method !== 'POST') throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', 'infer is POST');
@@ -348,7 +364,7 @@ export class FrescoServer {
   }
 
   /** The ref KServe's `/v2/models/{name}` means: `name` if served, else the first served ref of that model. */
-  #defaultRef(name: string): string {
+  defaultRef(name: string): string {
     const refs = this.manager.servedRefs().map((s) => s.ref);
     if (refs.includes(name)) return name;
     return refs.find((r) => r.startsWith(`${name}@`)) ?? name;
@@ -362,7 +378,10 @@ export class FrescoServer {
     if (this.#sync) clearInterval(this.#sync);
     if (this.#listen) uWS.us_listen_socket_close(this.#listen);
     this.#listen = undefined;
+    // gRPC drains beside HTTP (its port closed, its calls in flight answered) before the models unload.
+    const grpc = this.#grpc?.close();
     if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    await grpc;
     for (const ws of [...this.#sockets]) ws.end(1001, 'server shutting down');
     await this.manager.close();
     // The pool is the process's: another server in it boots a thread again when it needs one.

@@ -41,7 +41,7 @@ export async function handleTritonExtension(server: FrescoServer, reply: Reply, 
   const manager = server.manager;
   if (url === '/v2/models/stats') {
     expectMethod(req, 'GET');
-    return reply.json(200, { model_stats: manager.loadedModels().sort(byNameVersion).map(statsOf) });
+    return reply.json(200, { model_stats: modelStats(manager) });
   }
   let m: RegExpExecArray | null;
   if ((m = MODEL_PATH.exec(url))) {
@@ -49,9 +49,7 @@ export async function handleTritonExtension(server: FrescoServer, reply: Reply, 
     const name = decodePart(m[1] as string);
     const version = m[2] === undefined ? undefined : decodePart(m[2]);
     if (m[3] === 'config') return reply.json(200, modelConfig(versionFor(manager, name, version)));
-    const versions = version === undefined && !name.includes('@') ? manager.loadedModels().filter((l) => l.name === name) : [versionFor(manager, name, version)];
-    if (!versions.length) throw new FrescoError('FRESCO_ERR_MODEL_NOT_FOUND', `no version of model "${name}" is loaded on this server`);
-    return reply.json(200, { model_stats: versions.sort(byNameVersion).map(statsOf) });
+    return reply.json(200, { model_stats: modelStats(manager, name, version) });
   }
   if (url === '/v2/repository/index') {
     expectMethod(req, 'POST');
@@ -89,11 +87,22 @@ const byNameVersion = (a: LoadedModel, b: LoadedModel) => (a.name < b.name ? -1 
 const statsOf = (l: LoadedModel) => l.stats.toJSON(l.name, l.version);
 
 /**
+ * Triton's `model_stats`: of every loaded version (no name), of each loaded version of model
+ * `name`, or of one version (a ref, or `version`). Shared with the gRPC ModelStatistics (grpc/).
+ */
+export function modelStats(manager: ModelManager, name?: string, version?: string): Record<string, unknown>[] {
+  if (name === undefined) return manager.loadedModels().sort(byNameVersion).map(statsOf);
+  const versions = version === undefined && !name.includes('@') ? manager.loadedModels().filter((l) => l.name === name) : [versionFor(manager, name, version)];
+  if (!versions.length) throw new FrescoError('FRESCO_ERR_MODEL_NOT_FOUND', `no version of model "${name}" is loaded on this server`);
+  return versions.sort(byNameVersion).map(statsOf);
+}
+
+/**
  * The loaded version that `/v2/models/{name}[/versions/{v}]` means: version `v` of the model (a
  * number, or an alias the registry resolves), else the version serving the ref `name` (or the
  * first served ref of model `name`), else what the registry resolves `name` to, if loaded.
  */
-function versionFor(manager: ModelManager, name: string, version: string | undefined): LoadedModel {
+export function versionFor(manager: ModelManager, name: string, version: string | undefined): LoadedModel {
   const model = name.split('@')[0] as string;
   if (version !== undefined) {
     const n = Number(version);
@@ -136,7 +145,7 @@ interface IndexEntry {
 }
 
 /** Every loaded version with its state, then every registry model with none loaded (UNAVAILABLE). */
-function repositoryIndex(server: FrescoServer): IndexEntry[] {
+export function repositoryIndex(server: FrescoServer): IndexEntry[] {
   const loaded = server.manager.loadedModels().sort(byNameVersion);
   const entries: IndexEntry[] = loaded.map((l) => ({ name: l.name, version: String(l.version), state: STATE[l.state] }));
   const names = new Set(loaded.map((l) => l.name));
@@ -151,7 +160,7 @@ function repositoryIndex(server: FrescoServer): IndexEntry[] {
  * `mlp-50@3`), as `POST /admin/models` does. Triton's load may carry a new configuration or
  * model files; Fresco serves registry versions as registered, so those are refused.
  */
-async function load(manager: ModelManager, name: string, parameters: Record<string, unknown>): Promise<Record<string, unknown>> {
+export async function load(manager: ModelManager, name: string, parameters: Record<string, unknown>): Promise<Record<string, unknown>> {
   const unsupported = Object.keys(parameters);
   if (unsupported.length) {
     throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `load parameter "${unsupported[0]}" is not supported: Fresco serves registry versions as registered (register a new version to change the model; serving settings come from \`fresco serve --config\`)`, { location: { key: `parameters.${unsupported[0]}` } });
@@ -165,7 +174,7 @@ async function load(manager: ModelManager, name: string, parameters: Record<stri
  * Versions drain (requests already routed are answered) and unload once nothing holds them.
  * Triton's `unload_dependents` is accepted and has nothing to do (Fresco has no ensembles).
  */
-async function unload(manager: ModelManager, name: string): Promise<Record<string, unknown>> {
+export async function unload(manager: ModelManager, name: string): Promise<Record<string, unknown>> {
   const served = manager.servedRefs().map((s) => s.ref);
   const refs = served.filter((r) => r === name || (!name.includes('@') && r.startsWith(`${name}@`)));
   if (!refs.length) throw new FrescoError('FRESCO_ERR_MODEL_NOT_FOUND', `"${name}" is not served${served.length ? `; served: ${served.join(', ')}` : ''}`);
