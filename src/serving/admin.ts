@@ -1,39 +1,43 @@
 /**
  * The admin API, under /admin, every call with `Authorization: Bearer <token>`. Without the
- * right token: 401 and nothing changes (the token is compared in constant time).
+ * right token: 401 and nothing changes (bearer.ts: the scheme in any case, the token compared
+ * through digests, in constant time whatever its length). A body over 64 KiB is refused (413).
  *
  *   GET    /admin/models                         served refs, loaded versions, last errors
  *   POST   /admin/models            {ref}        start serving a ref (loads and warms it)
  *   DELETE /admin/models/{ref}                   stop serving a ref (drains, unloads)
- *   POST   /admin/models/{ref}/swap {version}    hot-swap a served ref to a version
- *   POST   /admin/aliases           {name, alias, version}  load + warm, then move the registry alias and swap
+ *   POST   /admin/models/{ref}/swap {version, force?}    hot-swap a served ref to a version
+ *   POST   /admin/aliases           {name, alias, version, force?}  load + warm, then move the registry alias and swap
+ *   (a version that takes other inputs is refused unless `force`: contract.ts)
  *   PUT    /admin/routes/{ref}      {split?, shadow?}       traffic split and shadow for a served ref
  *   GET    /admin/shadow/{name}                  recent shadow comparisons
  */
-import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { FrescoError } from '../errors/index.js';
+import { bearerMatches } from './bearer.js';
 import { type Reply, readBody, type Req } from './http.js';
+import { ADMIN_LIMITS, checkJsonBounds } from './json-limits.js';
+import { decodePathSegment } from './request-guards.js';
 import type { FrescoServer } from './server.js';
 
 const serveBody = z.strictObject({ ref: z.string().min(1) });
-const swapBody = z.strictObject({ version: z.number().int().positive() });
-const aliasBody = z.strictObject({ name: z.string().min(1), alias: z.string().min(1), version: z.number().int().positive() });
+// `force`: move even to a version that takes other inputs (contract.ts).
+const swapBody = z.strictObject({ version: z.number().int().positive(), force: z.boolean().optional() });
+const aliasBody = z.strictObject({ name: z.string().min(1), alias: z.string().min(1), version: z.number().int().positive(), force: z.boolean().optional() });
 const routeBody = z.strictObject({
+  force: z.boolean().optional(),
   split: z.array(z.strictObject({ version: z.number().int().positive(), weight: z.number().min(0) })).optional(),
   shadow: z.strictObject({ version: z.number().int().positive() }).optional(),
 });
 
 function authorized(server: FrescoServer, header: string | undefined): boolean {
-  const token = server.options.adminToken;
-  if (!token || !header?.startsWith('Bearer ')) return false;
-  const given = Buffer.from(header.slice(7));
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
+  return bearerMatches(header, server.options.adminToken);
 }
 
 async function json<T>(reply: Reply, schema: z.ZodType<T>, limit: number): Promise<T> {
-  const body = await readBody(reply, limit);
+  // An admin body is a few keys: past its own limit, 413 and the connection closes (http.ts).
+  const body = await readBody(reply, Math.min(limit, ADMIN_LIMITS.maxBytes));
+  checkJsonBounds(body, ADMIN_LIMITS);
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(body).toString('utf8'));
@@ -69,27 +73,27 @@ export async function handleAdmin(server: FrescoServer, reply: Reply, req: Req, 
     return reply.json(200, { ref, version: model.version, provider: model.provider });
   }
   if ((m = /^\/models\/([^/]+)\/swap$/.exec(path)) && req.method === 'POST') {
-    const ref = decodeURIComponent(m[1] as string);
-    const { version } = await json(reply, swapBody, limit);
-    return reply.json(200, { ref, ...(await manager.swap(ref, version)) });
+    const ref = decodePathSegment(m[1] as string);
+    const { version, force } = await json(reply, swapBody, limit);
+    return reply.json(200, { ref, ...(await manager.swap(ref, version, { force })) });
   }
   if ((m = /^\/models\/([^/]+)$/.exec(path)) && req.method === 'DELETE') {
-    const ref = decodeURIComponent(m[1] as string);
+    const ref = decodePathSegment(m[1] as string);
     await manager.unserve(ref);
     return reply.json(200, { ref, served: false });
   }
   if (path === '/aliases' && req.method === 'POST') {
-    const { name, alias, version } = await json(reply, aliasBody, limit);
-    return reply.json(200, { name, alias, ...(await manager.setAlias(name, alias, version)) });
+    const { name, alias, version, force } = await json(reply, aliasBody, limit);
+    return reply.json(200, { name, alias, ...(await manager.setAlias(name, alias, version, { force })) });
   }
   if ((m = /^\/routes\/([^/]+)$/.exec(path)) && req.method === 'PUT') {
-    const ref = decodeURIComponent(m[1] as string);
-    const policy = await json(reply, routeBody, limit);
-    await manager.setPolicy(ref, policy);
+    const ref = decodePathSegment(m[1] as string);
+    const { force, ...policy } = await json(reply, routeBody, limit);
+    await manager.setPolicy(ref, policy, { force });
     return reply.json(200, { ref, ...policy });
   }
   if ((m = /^\/shadow\/([^/]+)$/.exec(path)) && req.method === 'GET') {
-    return reply.json(200, { records: manager.shadowRecords(decodeURIComponent(m[1] as string)) });
+    return reply.json(200, { records: manager.shadowRecords(decodePathSegment(m[1] as string)) });
   }
   throw new FrescoError('FRESCO_ERR_NOT_FOUND', `${req.method} ${req.url}: no such admin endpoint`);
 }

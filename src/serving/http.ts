@@ -1,5 +1,6 @@
 /** Small helpers over uWebSockets.js HTTP responses: bodies with a size limit, abort safety, replies. */
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { FrescoError } from '../errors/index.js';
 import { httpStatusLine } from './status.js';
 
 export interface Req {
@@ -21,6 +22,8 @@ export function readReq(req: HttpRequest): Req {
 export class Reply {
   aborted = false;
   done = false;
+  /** Close the connection once the answer is written (a body refused before its end is not read on). */
+  closeConnection = false;
   /** `onAbort`: called if the client goes away before the answer is sent (uWS allows one handler). */
   constructor(readonly res: HttpResponse, onAbort?: () => void) {
     res.onAborted(() => {
@@ -36,7 +39,7 @@ export class Reply {
     res.cork(() => {
       res.writeStatus(httpStatusLine(status)).writeHeader('content-type', contentType);
       if (headers) for (const k in headers) res.writeHeader(k, headers[k] as string);
-      res.end(body);
+      res.end(body, this.closeConnection);
     });
   }
 
@@ -45,7 +48,15 @@ export class Reply {
   }
 }
 
-export class BodyTooLarge extends Error {}
+/**
+ * A body over its endpoint's limit: FRESCO_ERR_PAYLOAD_TOO_LARGE (413). The reply that refuses it
+ * closes the connection, so the rest of the body is never read.
+ */
+export class BodyTooLarge extends FrescoError {
+  constructor(message: string) {
+    super('FRESCO_ERR_PAYLOAD_TOO_LARGE', message);
+  }
+}
 
 /**
  * Copies of small transport buffers (request frames of a few hundred bytes), cut from 64 KiB
@@ -84,7 +95,8 @@ export function readBody(reply: Reply, limit: number): Promise<Uint8Array> {
       if (size > limit) {
         failed = true;
         chunks = [];
-        reject(new BodyTooLarge(`the body is larger than ${limit} bytes`));
+        reply.closeConnection = true;
+        reject(new BodyTooLarge(`the body is larger than the limit of ${limit} bytes`));
         return;
       }
       // The chunk's memory is reused by uWS after this callback: copy it.

@@ -12,6 +12,8 @@ import type { Dtype } from '../models/index.js';
 import type { LoadedModel, PredictResult } from './loaded-model.js';
 import { dtypeInfo, type NumericArray } from './protocol/dtypes.js';
 import type { PredictRequestMsg, RowMsg, Scalar, TensorMsg } from './protocol/messages.js';
+import { checkJsonBounds, INFER_LIMITS } from './json-limits.js';
+import { withRequestId } from './request-guards.js';
 
 export const TO_KSERVE: Record<Dtype, string> = {
   bool: 'BOOL', uint8: 'UINT8', uint16: 'UINT16', uint32: 'UINT32', uint64: 'UINT64', int8: 'INT8', int16: 'INT16', int32: 'INT32', int64: 'INT64',
@@ -55,13 +57,26 @@ export function parseInfer(body: Uint8Array, headerLength: string | undefined, r
     jsonBytes = body.subarray(0, n);
     binary = body.subarray(n);
   }
+  // Depth, values and bytes bounded before JSON.parse holds the event loop (json-limits.ts).
+  checkJsonBounds(jsonBytes, INFER_LIMITS, 'the infer request');
   let k: KRequest;
   try {
     k = JSON.parse(utf8.decode(jsonBytes)) as KRequest;
   } catch (error) {
     throw new FrescoError('FRESCO_ERR_FRAME_INVALID', `the infer request is not valid JSON: ${(error as Error).message}`);
   }
+  // From here on an error carries the request's `id` (the HTTP answer echoes it).
+  const kserveId = k !== null && typeof k === 'object' && typeof k.id === 'string' ? k.id : undefined;
+  try {
+    return parseRequest(k, binary, kserveId, ref, model);
+  } catch (error) {
+    throw withRequestId(error, kserveId);
+  }
+}
+
+function parseRequest(k: KRequest, binary: Uint8Array, kserveId: string | undefined, ref: string, model: LoadedModel): KserveCall {
   if (k === null || typeof k !== 'object' || !Array.isArray(k.inputs)) throw bad('the infer request needs an "inputs" array');
+  if (k.outputs !== undefined && !Array.isArray(k.outputs)) throw bad('"outputs" must be a list of {"name": ...} objects');
   let at = 0;
   const tensors: TensorMsg[] = [];
   for (const [i, raw] of (k.inputs as KInput[]).entries()) {
@@ -87,7 +102,6 @@ export function parseInfer(body: Uint8Array, headerLength: string | undefined, r
     outputs.push(o.name);
     if (o.parameters?.binary_data === true && binaryOut !== true) binaryOut.add(o.name);
   }
-  const kserveId = typeof k.id === 'string' ? k.id : undefined;
   return { request: requestFromTensors(tensors, outputs, ref, model), kserveId, binary: binaryOut };
 }
 
@@ -106,6 +120,12 @@ export function inputHeader(i: number, name: unknown, datatype: unknown, shape: 
  * for every transport belong here.
  */
 export function requestFromTensors(tensors: TensorMsg[], outputs: string[], ref: string, model: LoadedModel): PredictRequestMsg {
+  // Two inputs of one name: which one would the model get? Refused rather than guessed.
+  const names = new Set<string>();
+  for (const [i, t] of tensors.entries()) {
+    if (names.has(t.name)) throw new FrescoError('FRESCO_ERR_INPUT_INVALID', `input "${t.name}" appears twice in the inputs (inputs[${i}]); send each input once`, { location: { key: t.name } });
+    names.add(t.name);
+  }
   const base = { type: 'predict_request' as const, id: 0, model: ref, timeoutUs: 0, outputs };
   if (model.inputKind === 'tensor') return { ...base, rows: [], tensors };
   return { ...base, rows: columnsToRows(tensors, model), tensors: [] };
@@ -147,7 +167,8 @@ export function fromJson(name: string, dtype: Dtype, shape: number[], count: num
   const big = dtype === 'int64' || dtype === 'uint64';
   for (let i = 0; i < count; i++) {
     const v = flat[i];
-    const n = typeof v === 'boolean' ? Number(v) : v;
+    // JSON has no NaN or infinities: they travel as the strings "NaN", "Infinity", "-Infinity" (jsonData).
+    const n = typeof v === 'boolean' ? Number(v) : typeof v === 'string' && (dtype === 'float32' || dtype === 'float64') ? (NON_FINITE_IN.get(v) ?? v) : v;
     if (typeof n !== 'number' || !Number.isFinite(n) && !(dtype === 'float32' || dtype === 'float64')) throw bad(`input "${name}": element ${i} is not a number`);
     (out as unknown as (number | bigint)[])[i] = big ? BigInt(Math.trunc(n as number)) : (n as number);
   }
@@ -221,13 +242,27 @@ export function responseParameters(result: PredictResult): Record<string, string
   return rowErrors ? { row_errors: JSON.stringify(rowErrors) } : undefined;
 }
 
+/**
+ * JSON has no NaN or infinities (JSON.stringify would write null, and Triton writes bare `NaN`
+ * tokens that strict parsers refuse), so a non-finite float output is written as the string
+ * "NaN", "Infinity" or "-Infinity": valid JSON, told apart from a missing value, and turned back
+ * into the float by tritonclient's `as_numpy` (numpy parses those strings). The binary tensor
+ * extension carries the IEEE values as they are. docs/serving.md, "KServe v2".
+ */
 function jsonData(t: TensorMsg): (number | boolean | string)[] {
   if (t.strings) return t.strings;
   const data = t.data as NumericArray;
-  const out: (number | boolean)[] = new Array(data.length);
-  for (let i = 0; i < data.length; i++) out[i] = t.dtype === 'bool' ? data[i] !== 0 : Number(data[i]);
+  const out: (number | boolean | string)[] = new Array(data.length);
+  const float = t.dtype === 'float32' || t.dtype === 'float64' || t.dtype === 'float16';
+  for (let i = 0; i < data.length; i++) {
+    const v = Number(data[i]);
+    out[i] = t.dtype === 'bool' ? v !== 0 : float && !Number.isFinite(v) ? (Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity') : v;
+  }
   return out;
 }
+
+/** The strings a JSON float input may use for the values JSON cannot write (jsonData). */
+const NON_FINITE_IN = new Map([['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY], ['-Infinity', Number.NEGATIVE_INFINITY]]);
 
 /** Model metadata, KServe v2 form. */
 export function modelMetadata(model: LoadedModel, versions: number[]): Record<string, unknown> {

@@ -16,6 +16,7 @@ import { loadPackage, type ModelPackage } from '../models/index.js';
 import type { ModelRegistry } from '../registry/index.js';
 import { parseRef } from '../registry/ref.js';
 import type { FeatureLookup } from './feature-lookup.js';
+import { checkContract } from './contract.js';
 import { LoadedModel } from './loaded-model.js';
 import type { ServingMetrics } from './metrics.js';
 import { type ModelSettings, type ModelSettingsInput, parseModelSettings } from './settings.js';
@@ -118,7 +119,7 @@ export class ModelManager {
    * Moves `ref` to `version` (hot swap). Loads and warms it first; on failure the old version
    * keeps serving and the error (FRESCO_ERR_MODEL_LOAD_FAILED) says why.
    */
-  async swap(ref: string, version: number): Promise<{ from: number; to: number }> {
+  async swap(ref: string, version: number, options: { force?: boolean } = {}): Promise<{ from: number; to: number }> {
     return this.#locked(ref, async () => {
       const served = this.#served.get(ref);
       if (!served) throw new FrescoError('FRESCO_ERR_MODEL_NOT_FOUND', `"${ref}" is not served`);
@@ -127,6 +128,8 @@ export class ModelManager {
       let next: LoadedModel;
       try {
         const pkg = await this.#package(old.name, version);
+        // Before loading: a version that takes other inputs would fail every request (contract.ts).
+        checkContract(ref, old, { version, pkg }, options.force);
         await betweenLoadSteps();
         next = await this.#acquire(old.name, version, pkg);
       } catch (error) {
@@ -134,7 +137,7 @@ export class ModelManager {
         served.lastError = e.message;
         this.options.metrics?.swaps.inc({ model: old.name, outcome: 'failed' });
         this.log.error({ ref, from: old.version, to: version, err: e.message }, 'hot swap failed; the old version keeps serving');
-        throw e.code === 'FRESCO_ERR_MODEL_LOAD_FAILED' ? e : new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `${old.name}@${version} failed to load: ${e.message}`, { cause: e });
+        throw e.code === 'FRESCO_ERR_MODEL_LOAD_FAILED' || e.code === 'FRESCO_ERR_CONTRACT_CHANGED' ? e : new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `${old.name}@${version} failed to load: ${e.message}`, { cause: e });
       }
       // The switch: one assignment; requests routed from now on go to the new version.
       served.current = next;
@@ -147,15 +150,20 @@ export class ModelManager {
   }
 
   /** Loads `name@version`, then moves the registry alias to it and swaps every ref naming that alias. */
-  async setAlias(name: string, alias: string, version: number): Promise<{ from: number | null; to: number }> {
+  async setAlias(name: string, alias: string, version: number, options: { force?: boolean } = {}): Promise<{ from: number | null; to: number }> {
     const registry = this.#registry();
     const refs = [...this.#served.keys()].filter((r) => r === `${name}@${alias}`);
-    // Load and warm before the alias moves, so a broken version never becomes the alias.
     const pkg = await this.#package(name, version);
+    // Before the alias moves: a served ref whose clients would all fail refuses the move (contract.ts).
+    for (const ref of refs) {
+      const current = this.#served.get(ref)?.current;
+      if (current) checkContract(ref, current, { version, pkg }, options.force);
+    }
+    // Load and warm before the alias moves, so a broken version never becomes the alias.
     const probe = await this.#acquire(name, version, pkg);
     try {
       const move = registry.setAlias(name, version, alias);
-      for (const ref of refs) await this.swap(ref, version);
+      for (const ref of refs) await this.swap(ref, version, options);
       return { from: move.fromVersion, to: move.toVersion };
     } finally {
       await this.#release(probe);
@@ -163,10 +171,13 @@ export class ModelManager {
   }
 
   /** Sets the split/shadow policy of a served ref, loading the versions it names. */
-  async setPolicy(ref: string, policy: RoutePolicy): Promise<void> {
+  async setPolicy(ref: string, policy: RoutePolicy, options: { force?: boolean } = {}): Promise<void> {
     await this.#locked(ref, async () => {
       const served = this.#served.get(ref);
       if (!served) throw new FrescoError('FRESCO_ERR_MODEL_NOT_FOUND', `"${ref}" is not served`);
+      // A split answers clients of the ref: each of its versions must take the same inputs (a
+      // shadow's answers are only recorded, so it may differ).
+      for (const s of policy.split ?? []) checkContract(ref, served.current, { version: s.version, pkg: await this.#package(served.current.name, s.version) }, options.force);
       const versions = new Set<number>([...(policy.split ?? []).map((s) => s.version), ...(policy.shadow ? [policy.shadow.version] : [])]);
       for (const s of policy.split ?? []) {
         if (!(s.weight >= 0) || !Number.isFinite(s.weight)) throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `split weight of version ${s.version} must be a non-negative number`);

@@ -23,6 +23,9 @@ export function responseFor(id: number, result: PredictResult): PredictResponseM
   return { type: 'predict_response', id, model: result.model, version: result.version, outputs: result.outputs, rowStatus };
 }
 
+/** The metrics label of every ref that names no model this server has loaded. */
+export const UNKNOWN_MODEL = '<unknown>';
+
 export class Predictor {
   constructor(readonly manager: ModelManager, readonly metrics: ServingMetrics | undefined) {}
 
@@ -44,9 +47,20 @@ export class Predictor {
       return result;
     } catch (error) {
       const e = toFrescoError(error);
-      this.metrics?.errors.inc({ model: request.model.split('@')[0] ?? request.model, code: e.code });
+      this.metrics?.errors.inc({ model: this.modelLabel(request.model), code: e.code });
       throw e;
     }
+  }
+
+  /**
+   * The `model` label of a request's ref: its model's name when this server has loaded that
+   * model, else "<unknown>". A label is a series for as long as the process lives, and a ref is
+   * whatever a client wrote: 100,000 requests naming distinct unknown models grew /metrics to
+   * 8 MB (and a scrape to 0.5 s of event loop). Runs on the error path only.
+   */
+  modelLabel(ref: string): string {
+    const name = ref.split('@')[0] ?? ref;
+    return this.manager.loadedModels().some((m) => m.name === name) ? name : UNKNOWN_MODEL;
   }
 
   #mirror(request: PredictRequestMsg, main: Promise<PredictResult>, shadow: import('./loaded-model.js').LoadedModel, deadline: number): void {

@@ -16,7 +16,9 @@ import { handleAdmin } from './admin.js';
 import type { FeatureLookup } from './feature-lookup.js';
 import type { OnlineStore } from '../online/online-store.js';
 import { OnlineFeatureLookup } from './online-lookup.js';
-import { BodyTooLarge, copyBytes, type Reply as ReplyT, Reply, readReq, type Req } from './http.js';
+import { ConnectionShare, DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION } from './admission.js';
+import { copyBytes, type Reply as ReplyT, Reply, readReq, type Req } from './http.js';
+import { decodePathSegment, peekRequestId, withRequestId, wsHardCap } from './request-guards.js';
 import { inferResponse, modelMetadata, parseInfer } from './kserve.js';
 import { readDecodedBody } from './content-encoding.js';
 import { handleTritonExtension, isTritonExtension, TRITON_EXTENSIONS } from './triton.js';
@@ -57,6 +59,11 @@ export interface ServerOptions {
   adminToken?: string;
   /** Largest frame or HTTP body accepted, in bytes. Default 16 MiB. */
   maxFrameBytes?: number;
+  /**
+   * Requests one WebSocket connection may have in flight; past it, RESOURCE_EXHAUSTED at once
+   * (admission.ts: one client cannot take a model's whole queue). Default 256.
+   */
+  maxInFlightPerConnection?: number;
   /** How often served registry refs are re-resolved (alias moves -> hot swap), in ms; 0 disables. Default 1000. */
   syncIntervalMs?: number;
   /**
@@ -72,9 +79,12 @@ export interface ServerOptions {
 
 interface WsData {
   open: boolean;
+  share: ConnectionShare;
 }
 
 const FRAME_TYPE = 'application/x-fresco-frame';
+/** uWS's `ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT` (a const enum in its typings, 1 in its binding): no SO_REUSEPORT. */
+const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
 /** Warm-up batches each spare inference thread runs at start (about 60 ms): enough for V8 to optimize its batch code. */
 const REHEARSAL_BATCHES = 2000;
 /** ...unless the cores are busy with other work: start-up does not wait longer than this for them. */
@@ -132,7 +142,10 @@ export class FrescoServer {
     this.#app = app;
     app.ws<WsData>('/v1/ws', {
       compression: uWS.DISABLED,
-      maxPayloadLength: this.maxFrameBytes,
+      // Above the frame limit, so that a message somewhat too large is read and answered with an
+      // error frame before the close (#onWsMessage); past this hard cap uWS closes the socket
+      // itself without a word (docs/serving.md, "Limits and fairness").
+      maxPayloadLength: wsHardCap(this.maxFrameBytes),
       idleTimeout: 120,
       maxBackpressure: 64 << 20,
       upgrade: (res, req, context) => {
@@ -140,7 +153,7 @@ export class FrescoServer {
           res.writeStatus('503 Service Unavailable').end();
           return;
         }
-        res.upgrade<WsData>({ open: true }, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+        res.upgrade<WsData>({ open: true, share: new ConnectionShare(this.options.maxInFlightPerConnection ?? DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION) }, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
       },
       open: (ws) => {
         this.#sockets.add(ws);
@@ -156,8 +169,11 @@ export class FrescoServer {
     app.any('/*', (res, req) => this.#onHttp(res, readReq(req)));
     const host = this.options.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
-      app.listen(host, this.options.port ?? 8500, (socket) => {
-        if (!socket) return reject(new FrescoError('FRESCO_ERR_UNAVAILABLE', `could not listen on ${host}:${this.options.port ?? 8500} (port in use?)`));
+      // Exclusive: uWS listens with SO_REUSEPORT by default, and a second server on a port in use
+      // then silently shared it (the kernel split the connections between the two).
+      const listen = app.listen as unknown as (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => void;
+      listen.call(app, host, this.options.port ?? 8500, LIBUS_LISTEN_EXCLUSIVE_PORT, (socket) => {
+        if (!socket) return reject(new FrescoError('FRESCO_ERR_UNAVAILABLE', `could not listen on ${host}:${this.options.port ?? 8500}: the port is in use by another process (or the address is not this machine's); choose another with --port`, { location: { key: 'port' } }));
         this.#listen = socket;
         this.#port = uWS.us_socket_local_port(socket as never);
         resolve();
@@ -210,15 +226,19 @@ export class FrescoServer {
    * encoding, with a view into a shared builder (valid only during the call: no copy per answer).
    * `bytes` must belong to the call (a copy of the transport's memory): tensors stay views over it.
    */
-  async handleFrame(bytes: Uint8Array, transport: string, send: (frame: Uint8Array, http: number) => void): Promise<void> {
+  async handleFrame(bytes: Uint8Array, transport: string, send: (frame: Uint8Array, http: number) => void, share?: ConnectionShare): Promise<void> {
     const started = performance.now();
     let id = 0;
+    let admitted = false;
     try {
-      if (bytes.byteLength > this.maxFrameBytes) throw new FrescoError('FRESCO_ERR_FRAME_INVALID', `the frame (${bytes.byteLength} bytes) is larger than the limit of ${this.maxFrameBytes}`);
+      if (bytes.byteLength > this.maxFrameBytes) throw new FrescoError('FRESCO_ERR_PAYLOAD_TOO_LARGE', `the frame (${bytes.byteLength} bytes) is larger than the limit of ${this.maxFrameBytes}`);
       const msg = decodeFrame(bytes, { owned: true });
       id = msg.id;
       if (msg.type !== 'predict_request') throw new FrescoError('FRESCO_ERR_FRAME_INVALID', `a client sends predict requests, not ${msg.type} frames`);
       if (this.#closing) throw new FrescoError('FRESCO_ERR_UNAVAILABLE', 'the server is shutting down');
+      // The connection's share of the queue (admission.ts), once the id is known to answer with.
+      share?.enter();
+      admitted = share !== undefined;
       const result = await this.predictor.run(msg, transport, started);
       send(encodeFrame(responseFor(id, result), { reuse: true }), 200);
       return;
@@ -232,6 +252,8 @@ export class FrescoServer {
       if (e.code === 'FRESCO_ERR_INTERNAL') this.log.error({ err: e.message, stack: e.stack }, 'internal error');
       const { msg, http } = errorReply(id, e);
       send(encodeFrame(msg, { reuse: true }), http);
+    } finally {
+      if (admitted) share?.leave();
     }
   }
 
@@ -241,13 +263,20 @@ export class FrescoServer {
       ws.send(encodeFrame(msg, { reuse: true }), true);
       return;
     }
+    if (message.byteLength > this.maxFrameBytes) {
+      // Answered, then closed (1009, "message too big"): the client learns why its socket went away.
+      const { msg } = errorReply(peekRequestId(message), new FrescoError('FRESCO_ERR_PAYLOAD_TOO_LARGE', `the message (${message.byteLength} bytes) is larger than the frame limit of ${this.maxFrameBytes} bytes`));
+      ws.send(encodeFrame(msg, { reuse: true }), true);
+      ws.end(1009, 'message too big');
+      return;
+    }
     // The message's memory is only valid during this callback: decode copies what it keeps.
     const bytes = copyBytes(message);
     this.#enter();
     // handleFrame never rejects: every failure is answered as an error frame.
     this.handleFrame(bytes, 'ws', (frame) => {
       if (ws.getUserData().open) ws.cork(() => ws.send(frame, true));
-    }).then(this.#leaveBound, this.#leaveBound);
+    }, ws.getUserData().share).then(this.#leaveBound, this.#leaveBound);
   }
 
   #onHttp(res: HttpResponse, req: Req): void {
@@ -264,7 +293,10 @@ export class FrescoServer {
     void this.#route(reply, req)
       .catch((error) => {
         const e = toFrescoError(error);
-        reply.json(e.httpStatus, { error: e.message, code: e.code });
+        if (e.code === 'FRESCO_ERR_INTERNAL') this.log.error({ err: e.message, stack: e.stack }, 'internal error');
+        // The request's id, when it had one (KServe's `id`): a client matching answers finds it.
+        const id = e.location?.requestId;
+        reply.json(e.httpStatus, id === undefined ? { error: e.message, code: e.code } : { error: e.message, code: e.code, id });
       })
       .finally(leave);
   }
@@ -295,7 +327,9 @@ export class FrescoServer {
       if (size > limit) {
         pending = false;
         chunks = undefined;
-        const { msg } = errorReply(0, new FrescoError('FRESCO_ERR_FRAME_INVALID', `the frame is larger than the limit of ${limit} bytes`));
+        const { msg } = errorReply(0, new FrescoError('FRESCO_ERR_PAYLOAD_TOO_LARGE', `the frame is larger than the limit of ${limit} bytes`));
+        // Answered and closed: the rest of the body is not read.
+        reply.closeConnection = true;
         reply.send(413, encodeFrame(msg, { reuse: true }), FRAME_TYPE);
         leave();
         return;
@@ -341,21 +375,24 @@ export class FrescoServer {
   async #kserve(reply: ReplyT, req: Req): Promise<void> {
     const m = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/.exec(req.url);
     if (!m) throw new FrescoError('FRESCO_ERR_NOT_FOUND', `${req.url}: no such endpoint`);
-    const name = decodeURIComponent(m[1] as string);
-    const ref = m[2] ? `${name}@${decodeURIComponent(m[2])}` : this.defaultRef(name);
+    const name = decodePathSegment(m[1] as string);
+    const ref = m[2] ? `${name}@${decodePathSegment(m[2])}` : this.defaultRef(name);
     const action = m[3];
     if (action === '/infer') {
       if (req.method !== 'POST') throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', 'infer is POST');
       const started = performance.now();
-      const body = await readDecodedBody(reply, req, this.maxFrameBytes).catch((error) => {
-        throw error instanceof BodyTooLarge ? new FrescoError('FRESCO_ERR_FRAME_INVALID', error.message) : error;
-      });
+      // Over the limit: 413 (BodyTooLarge), and the connection closes.
+      const body = await readDecodedBody(reply, req, this.maxFrameBytes);
       if (this.#closing) throw new FrescoError('FRESCO_ERR_UNAVAILABLE', 'the server is shutting down');
       const { primary } = this.manager.route(ref);
       const call = parseInfer(body, req.headers['inference-header-content-length'], ref, primary);
-      const result = await this.predictor.run(call.request, 'kserve', started);
-      const out = inferResponse(result, call);
-      return reply.send(200, out.body, out.contentType, out.headers);
+      try {
+        const result = await this.predictor.run(call.request, 'kserve', started);
+        const out = inferResponse(result, call);
+        return reply.send(200, out.body, out.contentType, out.headers);
+      } catch (error) {
+        throw withRequestId(error, call.kserveId);
+      }
     }
     const { primary } = this.manager.route(ref);
     if (action === '/ready') return reply.json(primary.state === 'ready' ? 200 : 503, { name, ready: primary.state === 'ready' });
