@@ -3,12 +3,15 @@
  * batcher and models as HTTP, reached with grpc-js clients built from the protocol's own .proto
  * (and Triton's, for its extensions). tritonclient.grpc itself: serving-grpc-triton.test.ts.
  */
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { packageRoot } from '../src/package-root.js';
 import { FrescoClient } from '../src/client/index.js';
 import type { FrescoServer } from '../src/serving/index.js';
 import { bearer, type Client, failure, grpc, inferenceClient, unary } from './grpc-helpers.js';
-import { type Fixture, makeServingFixture, row50, startServer, TOKEN, url } from './serving-helpers.js';
+import { eventually, type Fixture, makeServingFixture, row50, startServer, TOKEN, url } from './serving-helpers.js';
 
 let fixture: Fixture;
 let server: FrescoServer;
@@ -181,4 +184,38 @@ describe('gRPC shutdown', () => {
       await own.close();
     }
   });
+});
+
+describe('fresco serve --grpc-port (the executable)', () => {
+  it('opens the gRPC port, answers on it, and on SIGTERM drains it with HTTP and exits 0', async () => {
+    const root = packageRoot();
+    const child = spawn(join(root, 'bin', 'fresco.js'), ['serve', '--port', '0', '--grpc-port', '0', '--models', join(root, 'models', 'mlp-50')]);
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.stdout.resume();
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    onTestFinished(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    const pattern = /KServe v2 gRPC on 127\.0\.0\.1:(\d+)/;
+    await eventually(() => {
+      if (child.exitCode !== null) throw new Error(`fresco serve exited (code ${child.exitCode}): ${err}`);
+      return pattern.test(err);
+    }, 60_000);
+    const c = inferenceClient(`127.0.0.1:${pattern.exec(err)![1]}`);
+    try {
+      const request = (i: number) => unary(c, 'ModelInfer', { model_name: 'mlp-50', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 50] }], raw_input_contents: [bytesOf(row50(i))] });
+      expect((await request(0)).outputs[0]).toMatchObject({ name: 'y', shape: [1, 1] });
+      const inflight = Array.from({ length: 100 }, (_, i) => request(i));
+      await Promise.race(inflight);
+      child.kill('SIGTERM');
+      const results = await Promise.allSettled(inflight);
+      for (const r of results) if (r.status === 'rejected') expect((r.reason as grpc.ServiceError).code).toBe(grpc.status.UNAVAILABLE);
+      // The process ends: the gRPC server let go of the event loop.
+      expect(await exited).toBe(0);
+      expect(err).toMatch(/SIGTERM: draining/);
+    } finally {
+      c.close();
+    }
+  }, 90_000);
 });
