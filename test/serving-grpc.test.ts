@@ -5,11 +5,14 @@
  */
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import type { FrescoError } from '../src/errors/index.js';
 import { packageRoot } from '../src/package-root.js';
 import { FrescoClient } from '../src/client/index.js';
-import type { FrescoServer } from '../src/serving/index.js';
+import { FrescoServer } from '../src/serving/index.js';
 import { bearer, type Client, failure, grpc, inferenceClient, unary } from './grpc-helpers.js';
 import { eventually, type Fixture, makeServingFixture, row50, startServer, TOKEN, url } from './serving-helpers.js';
 
@@ -182,6 +185,26 @@ describe('gRPC shutdown', () => {
     } finally {
       c.close();
       await own.close();
+    }
+  });
+});
+
+describe('gRPC port', () => {
+  it('is refused at start when another process holds it, with an error that says so', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    const own = new FrescoServer({ port: 0, grpcPort: port, registry: fixture.registry, models: ['mlp-50@production'], logger: pino({ level: 'silent' }), syncIntervalMs: 0 });
+    try {
+      const error = await own.start().then(
+        () => undefined,
+        (e: unknown) => e as FrescoError,
+      );
+      expect(error?.code).toBe('FRESCO_ERR_UNAVAILABLE');
+      expect(error?.message).toMatch(new RegExp(`gRPC on 127\\.0\\.0\\.1:${port}: the port is in use`));
+    } finally {
+      await own.close();
+      blocker.close();
     }
   });
 });

@@ -43,8 +43,9 @@ export class GrpcFrontend {
     const address = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) => {
-        if (error) reject(new FrescoError('FRESCO_ERR_UNAVAILABLE', `could not listen for gRPC on ${address} (port in use?): ${error.message}`));
-        else resolve(bound);
+        if (!error) return resolve(bound);
+        const taken = /EADDRINUSE/.test(error.message);
+        reject(new FrescoError('FRESCO_ERR_UNAVAILABLE', `could not listen for gRPC on ${address}: ${taken ? 'the port is in use by another process; choose another with --grpc-port' : error.message}`, { location: { key: 'grpcPort' } }));
       });
     });
     const frontend = new GrpcFrontend(fresco, grpc, server, port);
