@@ -7,7 +7,7 @@ import type { FeatureSchema, FieldType } from '../features/schema.js';
 import type { BinaryOp, Expr, SpecAst } from './ast.js';
 import { callFunction } from './functions.js';
 import { Graph, type GraphOutput } from './graph.js';
-import { closest, dslError, type Source, type Span } from './source.js';
+import { closest, dslError, isStackOverflow, type Source, type Span } from './source.js';
 import { article, type DslType, isNumeric, showType, slotTypeOf, type TypeInfo } from './types.js';
 
 /** A checked expression: its type, and either its graph node or (for literals) its value. */
@@ -225,7 +225,13 @@ export function checkSpec(source: Source, ast: SpecAst, schema: FeatureSchema): 
   }
   for (const line of ast.lines) {
     checker.currentOutput = line.name;
-    const v = checker.check(line.expr);
+    let v: Value;
+    try {
+      v = checker.check(line.expr);
+    } catch (error) {
+      if (!isStackOverflow(error)) throw error;
+      throw dslError('FRESCO_ERR_DSL_TYPE', source, line.expr.span, `output "${line.name}" is nested too deeply for the stack available here`, 'split it into simpler outputs');
+    }
     if (v.type === 'string') {
       checker.typeError(line.expr.span, `output "${line.name}" is a string; model inputs are numbers`, 'encode it with one_hot(s, [...]), vocab_one_hot(s, top=k) or hash_bucket(s, n)');
     }

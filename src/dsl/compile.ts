@@ -10,7 +10,7 @@ import { checkSpec, type CheckedOutput, type CheckedSpec } from './check.js';
 import { freezePlan, type FrozenPlan } from './frozen.js';
 import { emit, type FittedParams, type GraphNode, type GraphOutput } from './graph.js';
 import { parseSpec } from './parser.js';
-import { dslError, lineCol, type Source } from './source.js';
+import { dslError, lineIndex, type Source } from './source.js';
 
 type FitNode = Extract<GraphNode, { kind: 'fit' }>;
 
@@ -40,6 +40,8 @@ function placeholder(node: FitNode): FittedParams {
 }
 
 export class CompiledSpec {
+  private sites: FitSite[] | undefined;
+
   constructor(private readonly checked: CheckedSpec) {}
 
   get source(): Source {
@@ -58,10 +60,15 @@ export class CompiledSpec {
 
   /** The fitted functions that must learn their parameters before the plan can run. */
   get fitSites(): FitSite[] {
-    return this.checked.graph.fitNodes().map((n) => {
-      const { line, column } = lineCol(this.source.text, n.span.start);
-      return { node: n.id, function: n.fit, output: n.output, expression: this.source.text.slice(n.span.start, n.span.end), line, column };
-    });
+    // Computed once: `dsl check` asks per output line, and a spec may have 100,000 of both.
+    if (!this.sites) {
+      const at = lineIndex(this.source.text);
+      this.sites = this.checked.graph.fitNodes().map((n) => {
+        const { line, column } = at(n.span.start);
+        return { node: n.id, function: n.fit, output: n.output, expression: this.source.text.slice(n.span.start, n.span.end), line, column };
+      });
+    }
+    return this.sites;
   }
 
   get needsFit(): boolean {

@@ -15,7 +15,7 @@ import { planColumns } from './dataset.js';
 import type { CompiledSpec } from './compile.js';
 import { freezePlan, type FittedParam, type FrozenPlan } from './frozen.js';
 import { emit, type FittedParams, type GraphNode } from './graph.js';
-import { dslError, lineCol } from './source.js';
+import { dslError, lineIndex } from './source.js';
 
 type FitNode = Extract<GraphNode, { kind: 'fit' }>;
 
@@ -155,15 +155,17 @@ export function fitSpec(spec: CompiledSpec, table: ColumnTable, options: FitOpti
   }
   const { plan, fittedOps } = emit(graph, outputs, known);
   const names = plan.output_names ?? [];
-  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  const seen = new Set<string>();
+  const dup = names.find((n) => seen.size === seen.add(n).size);
   if (dup !== undefined) {
     const culprit = graph.fitNodes().find((n) => n.fit === 'vocab_one_hot' && dup.startsWith(`${n.output}__`));
     const span = culprit?.span ?? { start: 0, end: 0 };
     throw dslError('FRESCO_ERR_DSL_FIT', spec.source, span, `duplicate output name "${dup}": a learned category collides with another column`, 'rename one of the outputs');
   }
   validatePlan(plan);
+  const at = lineIndex(spec.source.text);
   const fitted: FittedParam[] = graph.fitNodes().map((n) => {
-    const { line, column } = lineCol(spec.source.text, n.span.start);
+    const { line, column } = at(n.span.start);
     return {
       output: n.output,
       function: n.fit,

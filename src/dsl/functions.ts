@@ -169,8 +169,9 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
     lower(c, call, [s, list]) {
       const v = c.expect(s as Expr, c.value(s as Expr), ['string'], 'one_hot(...)', 'bucketize(x, [...]) turns a number into categories');
       const { values, spans } = literalList(c, 'one_hot', list as Expr, 'string', 'the categories');
+      const seen = new Set<number | string>();
       values.forEach((cat, i) => {
-        if (values.indexOf(cat) !== i) c.typeError((spans[i] as Expr).span, `one_hot: category ${JSON.stringify(cat)} is listed twice`);
+        if (seen.size === seen.add(cat).size) c.typeError((spans[i] as Expr).span, `one_hot: category ${JSON.stringify(cat)} is listed twice`);
         if (cat === 'other') c.typeError((spans[i] as Expr).span, 'one_hot: "other" is the name of the column for every other value', 'leave "other" out: values not listed already go to <name>__other');
       });
       if (v.type === 'null') c.typeError((s as Expr).span, 'one_hot: the argument is always null');

@@ -29,9 +29,13 @@ export type FittedParams =
   | { fit: 'fill_mean' | 'fill_median'; value: number }
   | { fit: 'vocab_one_hot'; categories: string[] };
 
+type FitNode = Extract<GraphNode, { kind: 'fit' }>;
+
 export class Graph {
   readonly nodes: GraphNode[] = [];
   private readonly keys = new Map<string, number>();
+  /** The fitted nodes in creation order, kept as they are made: callers ask per output line. */
+  private readonly fits: FitNode[] = [];
 
   private intern(key: string, make: (id: number) => GraphNode): number {
     const known = this.keys.get(key);
@@ -55,11 +59,15 @@ export class Graph {
   }
 
   fit(fit: FitKind, arg: number, span: Span, output: string, top?: number): number {
-    return this.intern(`fit:${fit}:${arg}:${top ?? ''}`, (id) => ({ id, kind: 'fit', fit, args: [arg], span, output, ...(top === undefined ? {} : { top }) }));
+    return this.intern(`fit:${fit}:${arg}:${top ?? ''}`, (id) => {
+      const node: FitNode = { id, kind: 'fit', fit, args: [arg], span, output, ...(top === undefined ? {} : { top }) };
+      this.fits.push(node);
+      return node;
+    });
   }
 
-  fitNodes(): Extract<GraphNode, { kind: 'fit' }>[] {
-    return this.nodes.filter((n): n is Extract<GraphNode, { kind: 'fit' }> => n.kind === 'fit');
+  fitNodes(): FitNode[] {
+    return [...this.fits];
   }
 }
 

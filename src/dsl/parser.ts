@@ -12,7 +12,7 @@
  */
 import type { BinaryOp, Expr, NamedArg, OutputLine, SpecAst } from './ast.js';
 import { type Token, tokenize } from './lexer.js';
-import { dslError, lineCol, type Source, type Span } from './source.js';
+import { dslError, isStackOverflow, lineCol, type Source, type Span } from './source.js';
 
 /** Deepest expression nesting accepted (parentheses, calls, operator chains). */
 export const MAX_DEPTH = 200;
@@ -80,8 +80,11 @@ class Parser {
     throw dslError('FRESCO_ERR_DSL_SYNTAX', this.source, token.span, `expected ${expected}, found ${describe(token)}`, help);
   }
 
-  private node(e: Expr, ...children: Expr[]): Expr {
-    const d = 1 + Math.max(0, ...children.map(depth));
+  private node(e: Expr, children: readonly Expr[]): Expr {
+    // A loop, not Math.max(...children): spreading a million list items overflows the stack.
+    let deepest = 0;
+    for (const child of children) deepest = Math.max(deepest, depth(child));
+    const d = 1 + deepest;
     if (d > MAX_DEPTH) throw dslError('FRESCO_ERR_DSL_SYNTAX', this.source, e.span, `expression nested too deeply (more than ${MAX_DEPTH} levels)`, 'split it into simpler outputs');
     if (d > 1) depthOf.set(e, d);
     return e;
@@ -107,7 +110,13 @@ class Parser {
       this.next();
       if (!this.isPunct('=')) this.fail(this.peek, `"=" after the output name "${t.value}"`);
       this.next();
-      const expr = this.expression();
+      let expr: Expr;
+      try {
+        expr = this.expression();
+      } catch (error) {
+        if (!isStackOverflow(error)) throw error;
+        throw dslError('FRESCO_ERR_DSL_SYNTAX', this.source, this.peek.span, 'expression nested too deeply for the stack available here', 'split it into simpler outputs');
+      }
       const end = this.peek;
       if (end.kind !== 'newline' && end.kind !== 'eof') {
         const help = end.kind === 'punct' && (end.value === ')' || end.value === ']') ? `this "${end.value}" has no matching opening bracket` : undefined;
@@ -134,7 +143,7 @@ class Parser {
     while (isWordOp ? this.peek.kind === 'ident' && ops.has(this.peek.value) : this.peek.kind === 'punct' && ops.has(this.peek.value)) {
       const op = this.next();
       const right = operand();
-      left = this.node({ kind: 'binary', op: op.value as BinaryOp, left, right, span: join(left.span, right.span), opSpan: op.span }, left, right);
+      left = this.node({ kind: 'binary', op: op.value as BinaryOp, left, right, span: join(left.span, right.span), opSpan: op.span }, [left, right]);
     }
     return left;
   }
@@ -151,7 +160,7 @@ class Parser {
     if (this.isWord('not')) {
       const op = this.next();
       const operand = this.nested(() => this.not());
-      return this.node({ kind: 'unary', op: 'not', operand, span: join(op.span, operand.span), opSpan: op.span }, operand);
+      return this.node({ kind: 'unary', op: 'not', operand, span: join(op.span, operand.span), opSpan: op.span }, [operand]);
     }
     return this.comparison();
   }
@@ -164,7 +173,7 @@ class Parser {
       if (this.peek.kind === 'punct' && COMPARISONS.has(this.peek.value)) {
         this.fail(this.peek, 'an operator other than a comparison', 'comparisons do not chain: write `a < b and b < c`');
       }
-      return this.node({ kind: 'binary', op: op.value as BinaryOp, left, right, span: join(left.span, right.span), opSpan: op.span }, left, right);
+      return this.node({ kind: 'binary', op: op.value as BinaryOp, left, right, span: join(left.span, right.span), opSpan: op.span }, [left, right]);
     }
     if (this.isPunct('=') && this.open.length === 0) this.fail(this.peek, 'an operator or the end of the line', 'to compare, write `==`');
     return left;
@@ -182,7 +191,7 @@ class Parser {
     if (this.isPunct('-')) {
       const op = this.next();
       const operand = this.nested(() => this.unary());
-      return this.node({ kind: 'unary', op: '-', operand, span: join(op.span, operand.span), opSpan: op.span }, operand);
+      return this.node({ kind: 'unary', op: '-', operand, span: join(op.span, operand.span), opSpan: op.span }, [operand]);
     }
     return this.atom();
   }
@@ -233,11 +242,12 @@ class Parser {
       case 'punct':
         if (t.value === '(') {
           this.open.push(this.next());
-          const inner = this.nested(() => this.expression());
+          // expression() counts this level: counting it here as well made 100 parentheses the limit.
+          const inner = this.expression();
           if (!this.isPunct(')')) this.fail(this.peek, '")" or an operator');
           this.open.pop();
           const close = this.next();
-          return this.node({ ...inner, span: join(t.span, close.span) }, inner);
+          return this.node({ ...inner, span: join(t.span, close.span) }, [inner]);
         }
         if (t.value === '[') return this.list();
         break;
@@ -252,13 +262,13 @@ class Parser {
     this.open.push(open);
     const items: Expr[] = [];
     while (!this.isPunct(']')) {
-      items.push(this.nested(() => this.expression()));
+      items.push(this.expression());
       if (this.isPunct(',')) this.next();
       else if (!this.isPunct(']')) this.fail(this.peek, '"," or "]"');
     }
     this.open.pop();
     const close = this.next();
-    return this.node({ kind: 'list', items, span: join(open.span, close.span) }, ...items);
+    return this.node({ kind: 'list', items, span: join(open.span, close.span) }, items);
   }
 
   private call(name: Token): Expr {
@@ -272,17 +282,17 @@ class Parser {
       if (t.kind === 'ident' && !KEYWORDS.has(t.value) && after?.kind === 'punct' && after.value === '=') {
         this.next();
         this.next();
-        named.push({ name: t.value, nameSpan: t.span, value: this.nested(() => this.expression()) });
+        named.push({ name: t.value, nameSpan: t.span, value: this.expression() });
       } else {
         if (named.length > 0) this.fail(t, `a named argument (name=value): positional arguments come first in ${name.value}(...)`);
-        args.push(this.nested(() => this.expression()));
+        args.push(this.expression());
       }
       if (this.isPunct(',')) this.next();
       else if (!this.isPunct(')')) this.fail(this.peek, `"," or ")" in the arguments of ${name.value}(...)`);
     }
     this.open.pop();
     const close = this.next();
-    return this.node({ kind: 'call', name: name.value, nameSpan: name.span, args, named, span: join(name.span, close.span) }, ...args, ...named.map((n) => n.value));
+    return this.node({ kind: 'call', name: name.value, nameSpan: name.span, args, named, span: join(name.span, close.span) }, named.length ? [...args, ...named.map((n) => n.value)] : args);
   }
 }
 

@@ -22,13 +22,52 @@ export type DslErrorCode = Extract<ErrorCode, 'FRESCO_ERR_DSL_SYNTAX' | 'FRESCO_
 /** 1-based line and column of an offset; columns count code points, as editors do. */
 export function lineCol(text: string, offset: number): { line: number; column: number; lineStart: number; lineEnd: number } {
   const at = Math.max(0, Math.min(offset, text.length));
-  const lineStart = text.lastIndexOf('\n', at - 1) + 1;
+  // lastIndexOf(x, -1) searches from 0, so offset 0 of a text that starts with a newline needs its own case.
+  const lineStart = at === 0 ? 0 : text.lastIndexOf('\n', at - 1) + 1;
   let lineEnd = text.indexOf('\n', lineStart);
   if (lineEnd < 0) lineEnd = text.length;
   let line = 1;
   for (let i = 0; i < lineStart; i++) if (text.charCodeAt(i) === 10) line++;
   const column = [...text.slice(lineStart, at)].length + 1;
   return { line, column, lineStart, lineEnd };
+}
+
+/**
+ * lineCol for many offsets of one text: line starts are found once, then each offset costs a
+ * binary search, where lineCol scans from the start (fine for one error, quadratic for every
+ * fitted function of a 100,000-line spec). Same answers as lineCol.
+ */
+export function lineIndex(text: string): (offset: number) => { line: number; column: number } {
+  const starts = [0];
+  // Offsets of low surrogates that follow a high one: a code point counted once, as lineCol does.
+  const pairs: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) starts.push(i + 1);
+    else if (c >= 0xdc00 && c <= 0xdfff && i > 0) {
+      const h = text.charCodeAt(i - 1);
+      if (h >= 0xd800 && h <= 0xdbff) pairs.push(i);
+    }
+  }
+  /** How many of the sorted `xs` are <= x. */
+  const upTo = (xs: number[], x: number): number => {
+    let lo = 0;
+    let hi = xs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((xs[mid] as number) <= x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return (offset) => {
+    const at = Math.max(0, Math.min(offset, text.length));
+    const line = upTo(starts, at);
+    const lineStart = starts[line - 1] as number;
+    // Code points from lineStart to at: code units minus the low surrogates in [lineStart, at).
+    const column = at - lineStart - (upTo(pairs, at - 1) - upTo(pairs, lineStart - 1)) + 1;
+    return { line, column };
+  };
 }
 
 /**
@@ -56,6 +95,14 @@ export function dslError(code: DslErrorCode, source: Source, span: Span, message
   const { line, column } = lineCol(source.text, span.start);
   const text = `${message}\n${renderSnippet(source, span)}${help ? `\n  = help: ${help}` : ''}`;
   return new FrescoError(code, text, { location: { file: source.file, line, column } });
+}
+
+/**
+ * True for V8's stack overflow. Nesting is bounded (MAX_DEPTH) so that this should not happen on
+ * the main thread; parse and check still turn it into a DSL error, for callers with a small stack.
+ */
+export function isStackOverflow(error: unknown): boolean {
+  return error instanceof RangeError && /call stack/i.test(error.message);
 }
 
 /** Levenshtein distance, for "did you mean" suggestions. */
