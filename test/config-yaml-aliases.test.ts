@@ -78,6 +78,18 @@ describe('YAML alias bombs', () => {
     expect(error.location).toMatchObject({ file, line: 9, column: 12 });
   });
 
+  it('an alias to no earlier anchor, or inside the value it names, is a config error at the alias', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fresco-yaml-'));
+    const circular = join(dir, 'circular.yaml');
+    writeFileSync(circular, 'defaults: &d\n  instances: 1\n  more: *d\n');
+    const error = await failure('serve', '--models', 'nothing-here', '--config', circular);
+    expect(error).toMatchObject({ code: 'FRESCO_ERR_CONFIG_INVALID', location: { file: circular, line: 3, column: 9 } });
+    expect(error.message).toMatch(/alias \*d is inside the value it refers to/);
+    const project = mkdtempSync(join(tmpdir(), 'fresco-yaml-'));
+    writeFileSync(join(project, 'fresco.yaml'), 'project: *name\n');
+    expect(await failure('apply', '--project', project)).toMatchObject({ code: 'FRESCO_ERR_CONFIG_INVALID', location: { line: 1, column: 10 }, message: expect.stringMatching(/alias \*name refers to no anchor before it/) });
+  });
+
   it('limits the number of aliases in one file, naming the first one too many', async () => {
     const uses = Array.from({ length: MAX_ALIASES + 1 }, () => '  - *n').join('\n');
     const dir = project(`project: p\nname_list: &n x\nuses:\n${uses}\n`);

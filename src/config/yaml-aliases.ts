@@ -24,11 +24,13 @@ export interface AliasProblem {
 const count = (n: number) => (Number.isFinite(n) ? n.toLocaleString('en-US') : 'more than 10^308');
 
 /**
- * The first alias that breaks a limit, or undefined. One iterative walk in document order, so a
- * deep or huge document costs linear time and no stack; each node's expanded size is computed
- * once (post-order), so nested aliases are measured without expanding them.
+ * The first alias that breaks a limit, refers to no anchor before it, or sits inside the value
+ * it refers to (the yaml package would build a circular value); undefined when all are fine.
+ * One iterative walk in document order, so a deep or huge document costs linear time and no
+ * stack; each node's expanded size is computed once (post-order), so nested aliases are
+ * measured without expanding them.
  */
-export function findAliasBomb(doc: Document): AliasProblem | undefined {
+export function checkAliases(doc: Document): AliasProblem | undefined {
   const size = new Map<unknown, number>();
   // The latest definition of each anchor so far: an alias refers to the last one before it.
   const anchors = new Map<string, unknown>();
@@ -42,9 +44,11 @@ export function findAliasBomb(doc: Document): AliasProblem | undefined {
       aliases++;
       const offset = node.range?.[0] ?? 0;
       if (aliases > MAX_ALIASES) return { offset, message: `more than ${count(MAX_ALIASES)} YAML aliases in one file` };
-      // An anchor still open here is a self-reference; the yaml package reports those itself.
       const target = anchors.get(node.source);
-      const expanded = (target !== undefined && size.get(target)) || 1;
+      if (target === undefined) return { offset, message: `alias *${node.source} refers to no anchor before it; write &${node.source} on an earlier value` };
+      // The anchored value is still open: the alias is inside it, a circle no config can mean.
+      const expanded = size.get(target);
+      if (expanded === undefined) return { offset, message: `alias *${node.source} is inside the value it refers to (a circular reference)` };
       added += expanded - 1;
       if (added > MAX_ALIAS_EXPANSION) {
         return {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { FrescoError } from '../errors/index.js';
-import { findAliasBomb, MAX_ALIAS_EXPANSION } from './yaml-aliases.js';
+import { checkAliases, MAX_ALIAS_EXPANSION } from './yaml-aliases.js';
 
 export type KeyPath = readonly (string | number)[];
 
@@ -83,10 +83,10 @@ function loadYaml(file: string, text: string): LoadedYaml {
   };
   const syntax = doc.errors[0];
   if (syntax) throw invalidConfig(file, `not valid YAML: ${syntax.message.split('\n')[0]}`, [], at(syntax.pos[0]));
-  const bomb = findAliasBomb(doc);
-  if (bomb) throw invalidConfig(file, bomb.message, [], at(bomb.offset));
+  const alias = checkAliases(doc);
+  if (alias) throw invalidConfig(file, alias.message, [], at(alias.offset));
   try {
-    // findAliasBomb is the real limit; the package's own count stays on, far above it, as a
+    // checkAliases is the real limit; the package's own count stays on, far above it, as a
     // backstop (its default of 100 rejects ordinary files that merge one anchor 150 times).
     return { doc, lines, value: doc.toJS({ maxAliasCount: 10 * MAX_ALIAS_EXPANSION }) };
   } catch (error) {
