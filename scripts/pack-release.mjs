@@ -8,7 +8,7 @@
 //   node scripts/pack-release.mjs [--out dir] [--addon <triple>=<file.node> ...]
 // Without --addon: this machine's target from native/fresco.node. Build first (npm run build).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -36,6 +36,8 @@ export function packRelease({ out = join(root, 'npm'), addons = [{ triple: hostT
     const untar = spawnSync('tar', ['-xzf', first.file, '-C', stage], { encoding: 'utf8' });
     if (untar.status !== 0) throw new Error(`pack-release: tar -xzf ${first.file} failed: ${untar.stderr}`);
     const dir = join(stage, 'package');
+    const pruned = pruneStaleOutput(dir);
+    if (pruned.length) console.error(`pack-release: left out ${pruned.length} compiled file(s) whose source is gone: ${pruned.join(', ')}`);
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
     pkg.optionalDependencies = Object.fromEntries(native.map((n) => [n.name, n.version]));
     // allowScripts is the repository's install policy (npm reads it from the root project only);
@@ -48,6 +50,30 @@ export function packRelease({ out = join(root, 'npm'), addons = [{ triple: hostT
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }
+}
+
+/**
+ * Removes from the staged package the compiled files (.js and .d.ts under dist/src) whose TypeScript
+ * source no longer exists: tsc never deletes output, so a checkout's dist/ keeps files of
+ * modules since renamed or removed, and `files` would ship them. Returns their paths.
+ */
+function pruneStaleOutput(dir) {
+  const pruned = [];
+  const walk = (rel) => {
+    for (const entry of readdirSync(join(dir, rel), { withFileTypes: true })) {
+      const path = `${rel}/${entry.name}`;
+      if (entry.isDirectory()) walk(path);
+      else {
+        const source = path.replace(/^dist\//, '').replace(/(\.d)?\.js$|\.d\.ts$/, '.ts');
+        if (!existsSync(join(root, source))) {
+          rmSync(join(dir, path));
+          pruned.push(path);
+        }
+      }
+    }
+  };
+  if (existsSync(join(dir, 'dist', 'src'))) walk('dist/src');
+  return pruned;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
