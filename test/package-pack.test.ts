@@ -10,8 +10,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { nativePackageName } from '../src/native.js';
+import { nativePackageName, nativePlatform } from '../src/native.js';
 import { packageRoot } from '../src/package-root.js';
+// @ts-expect-error: a plain .mjs script, no declarations
+import { declaredTargets } from '../scripts/pack-native.mjs';
 // @ts-expect-error: a plain .mjs script, no declarations
 import { packRelease } from '../scripts/pack-release.mjs';
 
@@ -118,6 +120,14 @@ describe('npm package contents', () => {
       shown += found.length;
     }
     expect(shown).toBeGreaterThanOrEqual(2);
+  });
+
+  it('names each declared target\'s package as the loader looks for it', () => {
+    const targets = declaredTargets() as { triple: string; platform: string; os: string; cpu: string; libc?: string }[];
+    expect(targets.map((t) => t.platform)).toEqual(['linux-x64-gnu', 'linux-arm64-gnu', 'darwin-x64', 'darwin-arm64']);
+    for (const t of targets) expect(nativePlatform(t.os, t.cpu, t.libc === 'musl'), t.triple).toBe(t.platform);
+    expect(nativePlatform('linux', 'x64', true)).toBe('linux-x64-musl');
+    expect(nativePlatform('win32', 'x64', false)).toBe('win32-x64-msvc');
   });
 
   it('packs a release: the main package lists the platform package, which holds the addon alone', () => {
