@@ -153,8 +153,8 @@ describe('JSON is bounded before it is parsed', () => {
       // The issue's body: 14 MB nested seven million deep. More JSON than an infer request may hold.
       const huge = await fetch(url(big, '/v2/models/mlp-50/infer'), { method: 'POST', body: `{"inputs":[{"name":"x","shape":[1,50],"datatype":"FP32","data":${'['.repeat(7_000_000)}${']'.repeat(7_000_000)}}]}` });
       expect(huge.status).toBe(413);
-      expect(await huge.json()).toMatchObject({ code: 'FRESCO_ERR_PAYLOAD_TOO_LARGE', error: expect.stringMatching(/bytes of JSON, more than the limit of 4194304; send tensors as binary data/) });
-      const deep = await fetch(url(big, '/v2/models/mlp-50/infer'), { method: 'POST', body: `{"inputs":[{"name":"x","shape":[1,50],"datatype":"FP32","data":${'['.repeat(2_000_000)}${']'.repeat(2_000_000)}}]}` });
+      expect(await huge.json()).toMatchObject({ code: 'FRESCO_ERR_PAYLOAD_TOO_LARGE', error: expect.stringMatching(/bytes of JSON, more than the limit of 2097152; send tensors as binary data/) });
+      const deep = await fetch(url(big, '/v2/models/mlp-50/infer'), { method: 'POST', body: `{"inputs":[{"name":"x","shape":[1,50],"datatype":"FP32","data":${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}}]}` });
       expect(deep.status).toBe(400);
       expect((await deep.json()).error).toMatch(/deeper than 32 levels/);
       const many = await fetch(url(big, '/v2/models/mlp-50/infer'), { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'x', shape: [4000, 50], datatype: 'FP32', data: new Array(200_000).fill(0) }] }) });

@@ -25,7 +25,7 @@ export interface JsonLimits {
  * by bench/load/json-worst-case.ts) stays in tens of milliseconds; larger tensors travel as
  * binary data (the binary tensor extension), which may fill the rest of the body.
  */
-export const INFER_LIMITS: JsonLimits = { maxDepth: 32, maxValues: 1 << 17, maxBytes: 4 << 20 };
+export const INFER_LIMITS: JsonLimits = { maxDepth: 32, maxValues: 1 << 17, maxBytes: 2 << 20 };
 /** Admin bodies are a few keys. */
 export const ADMIN_LIMITS: JsonLimits = { maxDepth: 8, maxValues: 1024, maxBytes: 64 << 10 };
 
