@@ -67,6 +67,9 @@ describe('errors carry the request id', () => {
     expect(await res.json()).toMatchObject({ id: 'req-17', code: 'FRESCO_ERR_INPUT_INVALID', error: expect.stringMatching(/dimension 1 must be 50/) });
     const parse = await infer({ id: 'req-18', inputs: [{ name: 'x', shape: [1, 50], datatype: 'FP99', data: [] }] });
     expect(await parse.json()).toMatchObject({ id: 'req-18', code: 'FRESCO_ERR_INPUT_INVALID' });
+    const unknown = await infer({ id: 'req-19', inputs: [x()] }, '/v2/models/no-such-model/infer');
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ id: 'req-19', code: 'FRESCO_ERR_MODEL_NOT_FOUND' });
   });
 });
 

@@ -6,6 +6,7 @@
  */
 import * as flatbuffers from 'flatbuffers';
 import { FrescoError, toFrescoError } from '../errors/index.js';
+import { checkJsonBounds, INFER_LIMITS } from './json-limits.js';
 import { Body, Frame, PredictRequest } from './protocol/fresco-generated.js';
 
 /** `decodeURIComponent`, refusing malformed percent-encoding with FRESCO_ERR_INVALID_ARGUMENT (400). */
@@ -22,6 +23,22 @@ export function withRequestId(error: unknown, requestId: string | undefined): Fr
   const e = toFrescoError(error);
   if (requestId === undefined || e.location?.requestId !== undefined) return e;
   return new FrescoError(e.code, e.message, { location: { ...e.location, requestId }, cause: e });
+}
+
+/**
+ * The `id` of a KServe JSON request that is not parsed otherwise (its model could not be routed):
+ * undefined when the body has none or is not JSON within the limits. Runs on an error path only.
+ */
+export function kserveIdOf(body: Uint8Array, headerLength: string | undefined): string | undefined {
+  try {
+    const n = headerLength === undefined ? body.byteLength : Number(headerLength);
+    const json = body.subarray(0, Number.isInteger(n) && n >= 0 ? n : body.byteLength);
+    checkJsonBounds(json, INFER_LIMITS);
+    const k = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json)) as { id?: unknown } | null;
+    return typeof k?.id === 'string' ? k.id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

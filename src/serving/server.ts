@@ -18,10 +18,11 @@ import type { OnlineStore } from '../online/online-store.js';
 import { OnlineFeatureLookup } from './online-lookup.js';
 import { ConnectionShare, DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION } from './admission.js';
 import { copyBytes, type Reply as ReplyT, Reply, readReq, type Req } from './http.js';
-import { decodePathSegment, peekRequestId, withRequestId, wsHardCap } from './request-guards.js';
+import { decodePathSegment, kserveIdOf, peekRequestId, withRequestId, wsHardCap } from './request-guards.js';
 import { inferResponse, modelMetadata, parseInfer } from './kserve.js';
 import { readDecodedBody } from './content-encoding.js';
 import { handleTritonExtension, isTritonExtension, TRITON_EXTENSIONS } from './triton.js';
+import type { LoadedModel } from './loaded-model.js';
 import { ModelManager } from './manager.js';
 import { ServingMetrics } from './metrics.js';
 import { errorReply, Predictor, responseFor } from './predict.js';
@@ -384,7 +385,13 @@ export class FrescoServer {
       // Over the limit: 413 (BodyTooLarge), and the connection closes.
       const body = await readDecodedBody(reply, req, this.maxFrameBytes);
       if (this.#closing) throw new FrescoError('FRESCO_ERR_UNAVAILABLE', 'the server is shutting down');
-      const { primary } = this.manager.route(ref);
+      let primary: LoadedModel;
+      try {
+        primary = this.manager.route(ref).primary;
+      } catch (error) {
+        // Not parsed yet (parsing needs the model): the id is read for the error alone.
+        throw withRequestId(error, kserveIdOf(body, req.headers['inference-header-content-length']));
+      }
       const call = parseInfer(body, req.headers['inference-header-content-length'], ref, primary);
       try {
         const result = await this.predictor.run(call.request, 'kserve', started);
