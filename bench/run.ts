@@ -25,6 +25,7 @@ const SUITES: Record<string, (log: (line: string) => void) => Promise<BenchRow[]
   offline: runOfflineBenchmarks,
   registry: runRegistryBenchmarks,
   dsl: runDslBenchmarks,
+  'dsl-scale': (log) => import('./dsl-scale.js').then((m) => m.runDslScaleBenchmarks(log)),
   training: runTrainingBenchmarks,
   online: (log) => import('./online.js').then((m) => m.runOnlineBenchmarks(log)),
   batch: runBatchBenchmarks,
