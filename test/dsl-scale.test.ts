@@ -99,6 +99,9 @@ describe('big list literals', () => {
     expect(error.code).toBe('FRESCO_ERR_DSL_TYPE');
     expect(error.message).toMatch(/one_hot: category "c7" is listed twice/);
     expect(error.location).toEqual({ file: 'big.features', line: 2, column: repeated.split('\n')[1]!.lastIndexOf('"c7"') + 1 });
+    // The snippet is a window of the 2 MB line around the culprit, with the caret under it.
+    expect(error.message.length).toBeLessThan(1000);
+    expect(error.message).toMatch(/\n2 \| \.\.\..*"c199999", "c7"\]\)\n {2}\| +\^{4}$/m);
   }, 120_000);
 });
 

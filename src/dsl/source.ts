@@ -80,15 +80,31 @@ export function lineIndex(text: string): (offset: number) => { line: number; col
  */
 export function renderSnippet(source: Source, span: Span): string {
   const { line, column, lineStart, lineEnd } = lineCol(source.text, span.start);
-  const lineText = source.text.slice(lineStart, lineEnd).replace(/\r$/, '');
   const visibleEnd = Math.min(Math.max(span.end, span.start + 1), lineEnd);
-  const width = Math.max(1, [...source.text.slice(span.start, visibleEnd)].length);
+  // A long line (a list of a million items) is shown as a window around the span, so that an
+  // error message stays a few lines long.
+  let from = lineStart;
+  let to = lineEnd;
+  if (lineEnd - lineStart > SNIPPET_WIDTH) {
+    from = Math.max(lineStart, span.start - SNIPPET_CONTEXT);
+    to = Math.min(lineEnd, Math.max(visibleEnd, span.start + 1) + SNIPPET_CONTEXT, span.start + SNIPPET_WIDTH);
+    if (from > lineStart && isLowSurrogate(source.text.charCodeAt(from))) from--;
+    if (to < lineEnd && isLowSurrogate(source.text.charCodeAt(to))) to++;
+  }
+  const before = from > lineStart ? '...' : '';
+  const lineText = `${before}${source.text.slice(from, to).replace(/\r$/, '')}${to < lineEnd ? '...' : ''}`;
+  const width = Math.max(1, [...source.text.slice(span.start, Math.min(visibleEnd, to))].length);
   const gutter = String(line).length;
   const pad = ' '.repeat(gutter);
   // Tabs keep their width in the caret line so the caret stays under the text.
-  const lead = [...lineText].slice(0, column - 1).map((c) => (c === '\t' ? '\t' : ' ')).join('');
+  const lead = [...before, ...source.text.slice(from, span.start)].map((c) => (c === '\t' ? '\t' : ' ')).join('');
   return [`${pad}--> ${source.file}:${line}:${column}`, `${pad} |`, `${line} | ${lineText}`, `${pad} | ${lead}${'^'.repeat(width)}`].join('\n');
 }
+
+/** Lines longer than this (code units) are shown as a window of context around the span. */
+const SNIPPET_WIDTH = 240;
+const SNIPPET_CONTEXT = 60;
+const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
 
 /** The one way DSL phases fail: a FrescoError with the location and the caret snippet. */
 export function dslError(code: DslErrorCode, source: Source, span: Span, message: string, help?: string): FrescoError {
