@@ -66,7 +66,7 @@ export async function measureMainPath(requests = 20_000, rounds = 7, batches = [
         for (const input of preparer.batchInputs(pending.map((p) => p.prepared), rows)) input.write(slot.subarray(0, input.byteLength));
         sink += slot[7]!;
         for (const p of pending) {
-          const out = responseFor(p.msg.id, { model: primary.name, version: primary.version, outputs: [{ name: 'y', dtype: 'float32', shape: [1, 1], data: y }], rowErrors: p.prepared.rowErrors });
+          const out = responseFor(p.msg.id, { model: primary.name, version: primary.version, outputs: [{ name: 'y', dtype: 'float32', shape: [1, 1], data: y }], rowErrors: p.prepared.rowErrors, featureStatus: p.prepared.featureSummary ? { summary: p.prepared.featureSummary, states: p.prepared.featureStates, tables: preparer.featureTables ?? [] } : undefined });
           primary.meters!.request('ws');
           primary.meters!.latency.observe((performance.now() - p.started) / 1000);
           sink += encodeFrame(out, { reuse: true }).byteLength;

@@ -19,6 +19,12 @@ function int(name: string) {
   };
 }
 
+/** ": origin_delays missing, ..." for row `row`'s tables that were not present. */
+function featureTablesOf(details: { row: number; table: string; status: string }[], row: number): string {
+  const mine = details.filter((d) => d.row === row).map((d) => `${d.table} ${d.status}`);
+  return mine.length ? ` (${mine.join(', ')})` : '';
+}
+
 /** `k=v` -> [k, value]: numbers, true/false and null are typed; anything else is a string. */
 export function parseAssignment(text: string, what: string): [string, string | number | boolean | null] {
   const eq = text.indexOf('=');
@@ -142,8 +148,14 @@ export function registerServeCommands(program: Command, io: Io): void {
         const rows = Object.keys(tensors).length ? [] : [{ keys, fields }];
         const p = await client.predict(ref, { tensors, rows });
         const outputs = Object.fromEntries(Object.entries(p.outputs).map(([name, t]) => [name, { dtype: t.dtype, shape: t.shape, data: Array.from(t.data as ArrayLike<number>, Number) }]));
-        printData(io, json, { model: p.model, version: p.version, outputs, rowStatus: p.rowStatus }, () =>
-          [`${p.model}@${p.version}`, ...Object.entries(outputs).map(([name, t]) => `  ${name} [${t.shape.join(', ')}] = ${JSON.stringify(t.data)}`), ...p.rowStatus.filter((s) => s.status !== 'OK').map((s, i) => `  row ${i}: ${s.code}: ${s.message}`)].join('\n'),
+        printData(io, json, { model: p.model, version: p.version, outputs, rowStatus: p.rowStatus, featureStatus: p.featureStatus, featureDetails: p.featureDetails }, () =>
+          [
+            `${p.model}@${p.version}`,
+            ...Object.entries(outputs).map(([name, t]) => `  ${name} [${t.shape.join(', ')}] = ${JSON.stringify(t.data)}`),
+            ...p.rowStatus.flatMap((s, i) => (s.status !== 'OK' ? [`  row ${i}: ${s.code}: ${s.message}`] : [])),
+            // An answer from null features must not read as a confident one.
+            ...p.featureStatus.flatMap((s, i) => (s !== 'present' ? [`  row ${i}: features ${s}${featureTablesOf(p.featureDetails, i)}`] : [])),
+          ].join('\n'),
         );
       } finally {
         client.close();

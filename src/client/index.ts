@@ -9,10 +9,10 @@ import { FrescoError, isErrorCode } from '../errors/index.js';
 import type { Dtype } from '../models/index.js';
 import { decodeFrame, encodeFrame } from '../serving/protocol/codec.js';
 import { dtypeOfArray, type NumericArray } from '../serving/protocol/dtypes.js';
-import type { ErrorMsg, PredictRequestMsg, PredictResponseMsg, RowMsg, RowStatusMsg, Scalar, TensorMsg } from '../serving/protocol/messages.js';
+import { FEATURE_STATES, type ErrorMsg, type FeatureStateName, type PredictRequestMsg, type PredictResponseMsg, type RowMsg, type RowStatusMsg, type Scalar, type TensorMsg } from '../serving/protocol/messages.js';
 import { MiniWebSocket } from './websocket.js';
 
-export type { Scalar, RowMsg as Row, RowStatusMsg as RowStatus, NumericArray };
+export type { Scalar, RowMsg as Row, RowStatusMsg as RowStatus, NumericArray, FeatureStateName as FeatureState };
 
 export interface TensorInput {
   data: NumericArray;
@@ -45,6 +45,16 @@ export interface Prediction {
   outputs: Record<string, OutputTensor>;
   /** Per row, when some row of a dataframe request failed; empty when all succeeded. */
   rowStatus: RowStatusMsg[];
+  /**
+   * Dataframe models: per row, what the online-feature lookup found for its entity: `present`
+   * (every looked-up table had a current row), `missing` (some table had none: its features were
+   * null), `expired` (some table's row was older than its TTL), `unknown` (the row failed before
+   * the lookup: see rowStatus). Empty for tensor models. A row that is not `present` was
+   * answered from null features (the model's `missingFeatures: serve` policy) or failed (`fail`).
+   */
+  featureStatus: FeatureStateName[];
+  /** The tables behind each row that is not `present`. */
+  featureDetails: { row: number; table: string; status: FeatureStateName }[];
 }
 
 export interface ClientOptions {
@@ -69,7 +79,9 @@ export function toRequest(id: number, model: string, input: PredictInput, timeou
 export function toPrediction(msg: PredictResponseMsg): Prediction {
   const outputs: Record<string, OutputTensor> = {};
   for (const t of msg.outputs) outputs[t.name] = { dtype: t.dtype, shape: t.shape, data: t.data };
-  return { model: msg.model, version: msg.version, outputs, rowStatus: msg.rowStatus };
+  const featureStatus = Array.from(msg.featureStatus ?? [], (s) => FEATURE_STATES[s] ?? 'unknown');
+  const featureDetails = (msg.featureDetails ?? []).map((d) => ({ row: d.row, table: d.table, status: FEATURE_STATES[d.state] ?? 'unknown' }));
+  return { model: msg.model, version: msg.version, outputs, rowStatus: msg.rowStatus, featureStatus, featureDetails };
 }
 
 export function toError(msg: ErrorMsg): FrescoError {

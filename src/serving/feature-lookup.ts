@@ -20,6 +20,15 @@ export const TAG_BOOL = 2;
 export const TAG_STRING = 3;
 
 /**
+ * What the lookup found for a row's entity in a table (`FeatureBlock.states`), Feast's statuses:
+ * present, missing (no row for the entity: NOT_FOUND) and expired (a row older than the table's
+ * TTL: OUTSIDE_MAX_AGE). Missing and expired rows give null features.
+ */
+export const FEATURES_PRESENT = 0;
+export const FEATURES_MISSING = 1;
+export const FEATURES_EXPIRED = 2;
+
+/**
  * The values of `width` features for `rows` rows. Cell (r, i) lives at `r * stride + column[i]`
  * of `values` (the number: booleans 0/1, timestamps ms since the epoch, NaN for null and for a
  * string) and `tags` (TAG_*), and a string at the same index of `strings`. Every cell starts null.
@@ -31,11 +40,25 @@ export class FeatureBlock {
   /** Only the cells tagged TAG_STRING are set (allocated on the first string). */
   strings: (string | null)[] | undefined;
   errors: (FrescoError | undefined)[] | undefined;
+  /**
+   * Per row and table (`rows x tableCount`, row-major): FEATURES_* of the row's entity in that
+   * table. Undefined while every entity was present: allocated by the first `mark`, so the
+   * common answer costs nothing.
+   */
+  states: Uint8Array | undefined;
   readonly stride: number;
   readonly column: Int32Array;
+  /** Feature i's table (its index among the block's tables). */
+  readonly tableOf: Int32Array;
+  readonly tableCount: number;
 
-  /** `column` maps feature i to its column (default: i, stride = width), to share a wider matrix. */
-  constructor(readonly rows: number, readonly width: number, shared?: { values: Float64Array; tags: Uint8Array; stride: number; column: Int32Array }) {
+  /**
+   * `column` maps feature i to its column (default: i, stride = width), to share a wider matrix.
+   * `tables` groups the features by table for `states` (default: each feature its own).
+   */
+  constructor(readonly rows: number, readonly width: number, shared?: { values: Float64Array; tags: Uint8Array; stride: number; column: Int32Array }, tables?: { of: Int32Array; count: number }) {
+    this.tableOf = tables?.of ?? Int32Array.from({ length: width }, (_, i) => i);
+    this.tableCount = tables?.count ?? width;
     if (shared) {
       this.values = shared.values;
       this.tags = shared.tags;
@@ -106,6 +129,17 @@ export class FeatureBlock {
     return this.errors?.[row] !== undefined;
   }
 
+  /** Records that the table of `feature` had no current row for `row`'s entity (FEATURES_MISSING or FEATURES_EXPIRED). */
+  mark(row: number, feature: number, state: number): void {
+    const states = (this.states ??= new Uint8Array(this.rows * this.tableCount));
+    states[row * this.tableCount + (this.tableOf[feature] as number)] = state;
+  }
+
+  /** FEATURES_* of `feature`'s table for `row`. */
+  state(row: number, feature: number): number {
+    return this.states?.[row * this.tableCount + (this.tableOf[feature] as number)] ?? FEATURES_PRESENT;
+  }
+
   /** Row by row, as feature name -> value maps (or the row's error): for tests and debugging, not the serving path. */
   toRows(features: readonly string[]): LookupRow[] {
     return Array.from({ length: this.rows }, (_, r) => this.errors?.[r] ?? new Map(features.map((f, i) => [f, this.get(r, i)])));
@@ -114,6 +148,12 @@ export class FeatureBlock {
 
 /** One row's result as a map: feature name -> value, or the row's error. */
 export type LookupRow = Map<string, Scalar> | FrescoError;
+
+/** A looked-up table and the request keys that name its entity (`origin` for a table whose join key `airport` is mapped to it). */
+export interface LookupTable {
+  table: string;
+  keys: string[];
+}
 
 export interface FeatureLookup {
   /**
@@ -130,13 +170,35 @@ export interface FeatureLookup {
    * for the versions it serves already).
    */
   prepare?(features: readonly string[]): void;
+  /**
+   * Optional: the tables `features` are read from and the request keys each needs, for the
+   * model's metadata (what a client sends: dataframe-contract.ts). Called when a version loads.
+   */
+  describe?(features: readonly string[]): Promise<LookupTable[]> | LookupTable[];
+}
+
+/** The distinct tables of `table.feature` names, in order of first use, and each feature's table index. */
+export function featureTables(features: readonly string[]): { names: string[]; of: Int32Array; count: number } {
+  const names: string[] = [];
+  const of = Int32Array.from(features, (f) => {
+    const table = f.slice(0, Math.max(0, f.indexOf('.')));
+    let i = names.indexOf(table);
+    if (i < 0) i = names.push(table) - 1;
+    return i;
+  });
+  return { names, of, count: names.length };
 }
 
 /** Runs a lookup into a fresh block and returns its rows as maps (tests, tools). */
 export async function lookupRows(lookup: FeatureLookup, features: readonly string[], keys: readonly Record<string, Scalar>[]): Promise<LookupRow[]> {
-  const block = new FeatureBlock(keys.length, features.length);
+  return (await lookupBlock(lookup, features, keys)).toRows(features);
+}
+
+/** Runs a lookup into a fresh block, its states per table (tests, tools). */
+export async function lookupBlock(lookup: FeatureLookup, features: readonly string[], keys: readonly Record<string, Scalar>[]): Promise<FeatureBlock> {
+  const block = new FeatureBlock(keys.length, features.length, undefined, featureTables(features));
   await lookup.getFeatures(features, keys, block);
-  return block.toRows(features);
+  return block;
 }
 
 interface MemoryTable {
@@ -169,6 +231,10 @@ export class InMemoryFeatureLookup implements FeatureLookup {
     this.#tables.set(table, { key, index, rows: map });
   }
 
+  describe(features: readonly string[]): LookupTable[] {
+    return featureTables(features).names.map((table) => ({ table, keys: this.#tables.has(table) ? [this.#tables.get(table)!.key] : [] }));
+  }
+
   getFeatures(features: readonly string[], keys: readonly Record<string, Scalar>[], out: FeatureBlock): void {
     let split = this.#plans.get(features);
     if (!split) {
@@ -199,6 +265,7 @@ export class InMemoryFeatureLookup implements FeatureLookup {
             break;
           }
           values = table.rows.get(typeof entity === 'string' ? entity : String(entity));
+          if (values === undefined) out.mark(r, i, FEATURES_MISSING);
         }
         // The feature's position, cached for the table object (setTable replaces it).
         if (s.of !== table) {

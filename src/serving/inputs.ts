@@ -9,7 +9,10 @@
 import { FrescoError } from '../errors/index.js';
 import type { Manifest, TensorSpec } from '../models/index.js';
 import { compilePlan, type CompiledPlan, type Plan } from '../plan/index.js';
-import { FeatureBlock, type FeatureLookup, TAG_BOOL, TAG_NUMBER, TAG_STRING } from './feature-lookup.js';
+import { FEATURES_EXPIRED, FEATURES_MISSING, FeatureBlock, type FeatureLookup, featureTables, TAG_BOOL, TAG_NUMBER, TAG_STRING } from './feature-lookup.js';
+import { timestampInputs } from './dataframe-contract.js';
+import { allPresent, featuresMissing, type MissingFeaturesPolicy, rowSummary } from './feature-status.js';
+import { parseTimestamp, TIMESTAMP_FORMATS } from './timestamp.js';
 import { dtypeInfo } from './protocol/dtypes.js';
 import type { PredictRequestMsg, Scalar, TensorMsg } from './protocol/messages.js';
 import type { SlotInput } from './pool/inference-worker.js';
@@ -27,6 +30,10 @@ export interface Prepared {
   numeric?: Float64Array;
   /** Dataframe models: each row's str inputs in slot order (rows x str inputs; null is null). */
   strings?: (string | null)[];
+  /** Dataframe models: per row, its FeatureState (feature-status.ts); a shared all-present array when every row is. */
+  featureSummary?: Uint8Array;
+  /** Dataframe models: per row and looked-up table, FEATURES_*; undefined when every row is present. */
+  featureStates?: Uint8Array | undefined;
 }
 
 /**
@@ -34,8 +41,8 @@ export interface Prepared {
  * request, warm-up included, and each version's, has one shape: the hot path's optimized code
  * does not deoptimize when a new version's first batch (its warm-up) goes through it.
  */
-function prepared(rows: number, tails: number[][], rowErrors: Prepared['rowErrors'], numeric: Float64Array, strings: (string | null)[] | undefined): Prepared {
-  return { rows, parts: [], tails, rowErrors, numeric, strings };
+function prepared(rows: number, tails: number[][], rowErrors: Prepared['rowErrors'], numeric: Float64Array, strings: (string | null)[] | undefined, featureSummary: Uint8Array, featureStates: Uint8Array | undefined): Prepared {
+  return { rows, parts: [], tails, rowErrors, numeric, strings, featureSummary, featureStates };
 }
 
 const bad = (message: string, key?: string) => new FrescoError('FRESCO_ERR_INPUT_INVALID', message, key ? { location: { key } } : {});
@@ -46,13 +53,22 @@ export interface InputPreparer {
   warmup(rows: number): Prepared;
   /** A batch's model inputs (requests prepared by this preparer, `rows` in all), written straight into the slot. */
   batchInputs(batch: readonly Prepared[], rows: number): SlotInput[];
+  /** Dataframe models: the looked-up tables, in the order of `Prepared.featureStates`' columns. */
+  readonly featureTables?: readonly string[];
+}
+
+export interface DataframeOptions {
+  /** What a row with a missing or expired table gets (feature-status.ts). Default `serve`. */
+  missingFeatures?: MissingFeaturesPolicy;
+  /** Per looked-up table, the request keys naming its entity (for the `fail` policy's messages). */
+  tableKeys?: Record<string, readonly string[]>;
 }
 
 /** `compiled`: the plan compiled already (a load compiles it as a step of its own); else compiled here. */
-export function inputPreparer(manifest: Manifest, plan: Plan | undefined, maxRows: number, lookup: FeatureLookup | undefined, compiled?: CompiledPlan): InputPreparer {
+export function inputPreparer(manifest: Manifest, plan: Plan | undefined, maxRows: number, lookup: FeatureLookup | undefined, compiled?: CompiledPlan, options: DataframeOptions = {}): InputPreparer {
   if (manifest.input_kind === 'dataframe') {
     if (!plan) throw new FrescoError('FRESCO_ERR_PACKAGE_INVALID', `model "${manifest.name}" is a dataframe model without a plan`);
-    return new DataframePreparer(manifest.name, plan, maxRows, lookup, compiled ?? compilePlan(plan));
+    return new DataframePreparer(manifest.name, plan, maxRows, lookup, compiled ?? compilePlan(plan), options);
   }
   return new TensorPreparer(manifest.signature.inputs, maxRows);
 }
@@ -140,7 +156,8 @@ function checkTensor(spec: TensorSpec, t: TensorMsg): void {
 }
 
 
-type Source = { slot: number; str: boolean; strIndex: number } & ({ kind: 'field'; field: string } | { kind: 'feature'; feature: string });
+/** A plan input: a request field (`ts`: a timestamp, which also takes ISO 8601 text) or a looked-up feature. */
+type Source = { slot: number; str: boolean; strIndex: number; ts: boolean } & ({ kind: 'field'; field: string } | { kind: 'feature'; feature: string });
 
 const NO_STRINGS: (string | null)[] = [];
 
@@ -179,15 +196,21 @@ class DataframePreparer implements InputPreparer {
   readonly inputs: number;
   readonly width: number;
   readonly strCount: number;
+  /** The looked-up tables (FeatureBlock.states' columns) and each feature's table. */
+  readonly featureTables: readonly string[];
+  readonly #tables: { of: Int32Array; count: number };
+  readonly #failMissing: boolean;
+  readonly #tableKeys: (readonly string[])[];
 
-  constructor(readonly model: string, readonly plan: Plan, readonly maxRows: number, readonly lookup: FeatureLookup | undefined, compiled: CompiledPlan) {
+  constructor(readonly model: string, readonly plan: Plan, readonly maxRows: number, readonly lookup: FeatureLookup | undefined, compiled: CompiledPlan, options: DataframeOptions) {
     this.compiled = compiled;
     this.width = this.compiled.outputCount;
     this.inputs = plan.inputs.length;
     let strIndex = 0;
+    const timestamps = timestampInputs(plan);
     this.sources = plan.inputs.map((input, slot) => {
       const str = input.type === 'str';
-      const base = { slot, str, strIndex: str ? strIndex++ : -1 };
+      const base = { slot, str, strIndex: str ? strIndex++ : -1, ts: timestamps[slot] === true };
       if (input.name.startsWith('request.')) return { ...base, kind: 'field', field: input.name.slice('request.'.length) };
       if (!input.name.includes('.')) return { ...base, kind: 'field', field: input.name };
       return { ...base, kind: 'feature', feature: input.name };
@@ -199,6 +222,11 @@ class DataframePreparer implements InputPreparer {
     this.#numFeatureSlots = Int32Array.from(featureSources.filter((s) => !s.str), (s) => s.slot);
     this.#strFeatures = featureSources.filter((s) => s.str);
     this.#fields = this.sources.filter((s): s is Source & { kind: 'field' } => s.kind === 'field');
+    const tables = featureTables(this.features);
+    this.featureTables = tables.names;
+    this.#tables = { of: tables.of, count: tables.count };
+    this.#failMissing = options.missingFeatures === 'fail';
+    this.#tableKeys = tables.names.map((t) => options.tableKeys?.[t] ?? []);
     if (this.features.length && !lookup) {
       throw new FrescoError(
         'FRESCO_ERR_MODEL_LOAD_FAILED',
@@ -217,7 +245,7 @@ class DataframePreparer implements InputPreparer {
     // The lookup writes the features straight into their plan slots of the gathered matrix.
     const numeric = this.#slab.take(rows * n).fill(NaN);
     const tags = new Uint8Array(rows * n);
-    const block = new FeatureBlock(rows, this.features.length, { values: numeric, tags, stride: n, column: this.featureSlot });
+    const block = new FeatureBlock(rows, this.features.length, { values: numeric, tags, stride: n, column: this.featureSlot }, this.#tables);
     if (this.features.length) {
       const keys = rows === 1 ? [request.rows[0]!.keys] : request.rows.map((r) => r.keys);
       await this.lookup!.getFeatures(this.features, keys, block);
@@ -230,15 +258,31 @@ class DataframePreparer implements InputPreparer {
       // checked again in slot order, so that its error is the first problem, as it always was.
       if (!block.errors?.[r] && this.#quickRow(r, fields, block, numeric, strings)) continue;
       const error = this.#gatherRow(r, fields, block, numeric, strings);
-      if (error) {
-        (rowErrors ??= new Array<FrescoError | undefined>(rows).fill(undefined))[r] = error;
-        // Its output row is NaN (batchInputs); all-null inputs here, to be safe.
-        numeric.fill(NaN, r * n, (r + 1) * n);
-        if (strings) strings.fill(null, r * this.strCount, (r + 1) * this.strCount);
+      if (error) rowErrors = this.#failRow(rowErrors, rows, r, error, numeric, strings);
+    }
+    // Every entity present (the common answer): a shared summary, nothing allocated.
+    let summary = allPresent(rows);
+    if (block.states || block.errors) {
+      summary = rowSummary(block, rows);
+      if (this.#failMissing && block.states) {
+        for (let r = 0; r < rows; r++) {
+          if ((summary[r] === FEATURES_MISSING || summary[r] === FEATURES_EXPIRED) && !rowErrors?.[r]) {
+            rowErrors = this.#failRow(rowErrors, rows, r, featuresMissing(r, block.states, this.featureTables, this.#tableKeys, request.rows[r]!.keys), numeric, strings);
+          }
+        }
       }
     }
     if (rowErrors && rowErrors.every((e) => e)) throw rowErrors[0] as FrescoError;
-    return prepared(rows, [[this.width]], rowErrors, numeric, strings);
+    return prepared(rows, [[this.width]], rowErrors, numeric, strings, summary, block.states);
+  }
+
+  /** Fails row r alone: its error, and all-null inputs (its output row is NaN: batchInputs). */
+  #failRow(rowErrors: (FrescoError | undefined)[] | undefined, rows: number, r: number, error: FrescoError, numeric: Float64Array, strings: (string | null)[] | undefined): (FrescoError | undefined)[] {
+    const errors = rowErrors ?? new Array<FrescoError | undefined>(rows).fill(undefined);
+    errors[r] = error;
+    numeric.fill(NaN, r * this.inputs, (r + 1) * this.inputs);
+    if (strings) strings.fill(null, r * this.strCount, (r + 1) * this.strCount);
+    return errors;
   }
 
   /** Completes row r's gathered values; false when the row has a problem (#gatherRow says which). */
@@ -260,8 +304,12 @@ class DataframePreparer implements InputPreparer {
         if (value !== null && typeof value !== 'string') return false;
         strings![strBase + s.strIndex] = value;
         numeric[base + s.slot] = NaN;
+      } else if (typeof value === 'string') {
+        // A timestamp as text (ISO 8601, or epoch ms as digits): the one parser of every transport.
+        const t = s.ts ? parseTimestamp(value) : NaN;
+        if (Number.isNaN(t)) return false;
+        numeric[base + s.slot] = t;
       } else {
-        if (typeof value === 'string') return false;
         numeric[base + s.slot] = value === null ? NaN : Number(value);
       }
     }
@@ -283,6 +331,10 @@ class DataframePreparer implements InputPreparer {
           if (value !== null && typeof value !== 'string') return bad(`row ${r}: request field "${s.field}" must be a string, got ${typeof value}`);
           strings![strBase + s.strIndex] = value;
           numeric[at] = NaN;
+        } else if (typeof value === 'string' && s.ts) {
+          const t = parseTimestamp(value);
+          if (Number.isNaN(t)) return bad(`row ${r}: request field "${s.field}" is a timestamp: ${JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}...` : value)} is not one of ${TIMESTAMP_FORMATS}`, s.field);
+          numeric[at] = t;
         } else {
           if (value !== null && typeof value !== 'number' && typeof value !== 'boolean') return bad(`row ${r}: request field "${s.field}" must be a number, got a string`);
           numeric[at] = value === null ? NaN : Number(value);
@@ -304,7 +356,7 @@ class DataframePreparer implements InputPreparer {
   warmup(rows: number): Prepared {
     const numeric = new Float64Array(rows * this.inputs).fill(NaN);
     const strings = this.strCount ? new Array<string | null>(rows * this.strCount).fill(null) : undefined;
-    return prepared(rows, [[this.width]], undefined, numeric, strings);
+    return prepared(rows, [[this.width]], undefined, numeric, strings, allPresent(rows), undefined);
   }
 
   /**

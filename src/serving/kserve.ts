@@ -14,6 +14,8 @@ import { dtypeInfo, type NumericArray } from './protocol/dtypes.js';
 import type { PredictRequestMsg, RowMsg, Scalar, TensorMsg } from './protocol/messages.js';
 import { checkJsonBounds, INFER_LIMITS } from './json-limits.js';
 import { withRequestId } from './request-guards.js';
+import { contractMetadata } from './dataframe-contract.js';
+import { featureStatusParameters } from './feature-status.js';
 
 export const TO_KSERVE: Record<Dtype, string> = {
   bool: 'BOOL', uint8: 'UINT8', uint16: 'UINT16', uint32: 'UINT32', uint64: 'UINT64', int8: 'INT8', int16: 'INT16', int32: 'INT32', int64: 'INT64',
@@ -236,10 +238,15 @@ export function inferResponse(result: PredictResult, call: KserveCall): { body: 
   return { body: all, headers: { 'inference-header-content-length': String(header.byteLength) }, contentType: 'application/octet-stream' };
 }
 
-/** The infer answer's `parameters` (per-row errors), the same over HTTP and gRPC; undefined when none. */
+/**
+ * The infer answer's `parameters`, the same over HTTP and gRPC; undefined when none: per-row
+ * errors (`row_errors`) and, for every dataframe answer, the rows' feature status
+ * (`feature_status`, `feature_details`: feature-status.ts).
+ */
 export function responseParameters(result: PredictResult): Record<string, string | number | boolean> | undefined {
   const rowErrors = result.rowErrors?.map((e) => (e ? { code: e.code, message: e.message } : null));
-  return rowErrors ? { row_errors: JSON.stringify(rowErrors) } : undefined;
+  if (!rowErrors && !result.featureStatus) return undefined;
+  return { ...(rowErrors ? { row_errors: JSON.stringify(rowErrors) } : {}), ...featureStatusParameters(result.featureStatus) };
 }
 
 /**
@@ -264,20 +271,27 @@ function jsonData(t: TensorMsg): (number | boolean | string)[] {
 /** The strings a JSON float input may use for the values JSON cannot write (jsonData). */
 const NON_FINITE_IN = new Map([['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY], ['-Infinity', Number.NEGATIVE_INFINITY]]);
 
-/** Model metadata, KServe v2 form. */
+/**
+ * Model metadata, KServe v2 form (also Triton's config and gRPC's ModelMetadata). A dataframe
+ * model's inputs are what a caller sends: its entity keys and request fields, one column each
+ * (dataframe-contract.ts); `parameters` names which is which and the features looked up.
+ */
 export function modelMetadata(model: LoadedModel, versions: number[]): Record<string, unknown> {
   const m = model.pkg.manifest;
   const spec = (t: { name: string; dtype: Dtype; shape: (number | string | null)[] }) => ({ name: t.name, datatype: TO_KSERVE[t.dtype], shape: t.shape.map((d) => (typeof d === 'number' ? d : -1)) });
-  const inputs =
-    m.input_kind === 'dataframe'
-      ? (model.pkg.plan?.inputs ?? []).map((i) => ({ name: i.name.startsWith('request.') ? i.name.slice(8) : i.name, datatype: i.type === 'str' ? 'BYTES' : 'FP64', shape: [-1] }))
-      : m.signature.inputs.map(spec);
+  const dataframe = m.input_kind === 'dataframe' && model.contract ? contractMetadata(model.contract) : undefined;
   return {
     name: model.name,
     versions: versions.map(String),
     platform: 'onnxruntime_onnx',
-    inputs,
+    inputs: dataframe ? dataframe.inputs : m.signature.inputs.map(spec),
     outputs: m.signature.outputs.map(spec),
-    parameters: { fresco_version: model.version, input_kind: m.input_kind, execution_provider: model.provider, state: model.state },
+    parameters: {
+      fresco_version: model.version,
+      input_kind: m.input_kind,
+      execution_provider: model.provider,
+      state: model.state,
+      ...(dataframe ? { ...dataframe.parameters, missing_features: model.settings.missingFeatures } : {}),
+    },
   };
 }

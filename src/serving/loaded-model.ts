@@ -12,6 +12,8 @@ import { resolveInPackage } from '../models/index.js';
 import type { FeatureLookup } from './feature-lookup.js';
 import { compilePlanAsync, type CompiledPlan } from '../plan/index.js';
 import { inputPreparer, type InputPreparer, type Prepared } from './inputs.js';
+import { describeContract, type DataframeContract } from './dataframe-contract.js';
+import type { FeatureStatus } from './feature-status.js';
 import { InferenceStats } from './inference-stats.js';
 import type { ServingMetrics, VersionMeters } from './metrics.js';
 import { InferenceWorker } from './pool/inference-worker.js';
@@ -27,6 +29,8 @@ export interface PredictResult {
   outputs: TensorMsg[];
   /** Dataframe rows that failed (undefined: every row succeeded). */
   rowErrors: (FrescoError | undefined)[] | undefined;
+  /** Dataframe models: what the feature lookup found per row (feature-status.ts); undefined for tensor models. */
+  featureStatus: FeatureStatus | undefined;
 }
 
 interface Pending {
@@ -78,8 +82,10 @@ export class LoadedModel {
   /** Triton-style statistics of this version (inference-stats.ts). */
   readonly stats = new InferenceStats();
   readonly #outputNames: string[];
+  /** Dataframe models: what a caller sends (entity keys, request fields), for the metadata. */
+  readonly contract: DataframeContract | undefined;
 
-  private constructor(options: LoadOptions, compiled: CompiledPlan | undefined) {
+  private constructor(options: LoadOptions, compiled: CompiledPlan | undefined, contract: DataframeContract | undefined) {
     this.name = options.name;
     this.version = options.version;
     this.pkg = options.pkg;
@@ -90,7 +96,9 @@ export class LoadedModel {
     if (options.pkg.manifest.backend !== 'onnx') {
       throw new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `${this.name}@${this.version}: the serving runtime runs onnx models; backend "${options.pkg.manifest.backend}" is not served yet`);
     }
-    this.#preparer = inputPreparer(options.pkg.manifest, options.pkg.plan, options.settings.maxBatchSize, options.lookup, compiled);
+    this.contract = contract;
+    const tableKeys = contract ? Object.fromEntries(contract.tables.map((t) => [t.table, t.keys])) : {};
+    this.#preparer = inputPreparer(options.pkg.manifest, options.pkg.plan, options.settings.maxBatchSize, options.lookup, compiled, { missingFeatures: options.settings.missingFeatures, tableKeys });
     // Last: a version that fails here leaves no metrics behind (close() untracks the rest).
     this.meters = options.metrics?.meters(this.name, String(this.version));
   }
@@ -101,9 +109,12 @@ export class LoadedModel {
     // preparer, then open and warm the workers.
     let model: LoadedModel;
     try {
-      const compiled = options.pkg.plan && options.pkg.manifest.input_kind === 'dataframe' ? await compilePlanAsync(options.pkg.plan) : undefined;
+      const dataframe = options.pkg.plan && options.pkg.manifest.input_kind === 'dataframe' ? options.pkg.plan : undefined;
+      const compiled = dataframe ? await compilePlanAsync(dataframe) : undefined;
       await betweenLoadSteps();
-      model = new LoadedModel(options, compiled);
+      // The keys each looked-up table needs (the store's schema, read once here): the metadata's inputs.
+      const contract = dataframe ? await describeContract(dataframe, options.lookup) : undefined;
+      model = new LoadedModel(options, compiled, contract);
     } catch (error) {
       throw loadFailed(options, error);
     }
@@ -234,7 +245,8 @@ export class LoadedModel {
         this.#schedule();
       });
       this.stats.success.add(performance.now() - started);
-      return { model: this.name, version: this.version, outputs, rowErrors: prepared.rowErrors };
+      const featureStatus = prepared.featureSummary ? { summary: prepared.featureSummary, states: prepared.featureStates, tables: this.#preparer.featureTables ?? [] } : undefined;
+      return { model: this.name, version: this.version, outputs, rowErrors: prepared.rowErrors, featureStatus };
     } catch (error) {
       this.stats.fail.add(performance.now() - started);
       throw error;

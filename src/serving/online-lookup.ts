@@ -19,7 +19,7 @@ import type { OnlineMatrix } from '../online/embedded-store.js';
 import type { OnlineReadOptions, OnlineStore } from '../online/online-store.js';
 import { encodeEntityKey, type KeyValue, type OnlineValue, type TableSchema } from '../online/row-codec.js';
 import type { Project } from '../features/project.js';
-import type { FeatureBlock, FeatureLookup } from './feature-lookup.js';
+import { FEATURES_EXPIRED, FEATURES_MISSING, type FeatureBlock, type FeatureLookup, type LookupTable } from './feature-lookup.js';
 import type { Scalar } from './protocol/messages.js';
 
 /** The embedded store's fast path, when present (checked by shape, not class). */
@@ -60,6 +60,7 @@ export function requestKeyNames(project: Project): Record<string, Record<string,
 }
 
 const MATRIX_PRESENT = 1;
+const MATRIX_EXPIRED = 2;
 const KIND_BOOL = 1;
 const KIND_STRING = 3;
 
@@ -81,6 +82,26 @@ export class OnlineFeatureLookup implements FeatureLookup {
    */
   prepare(features: readonly string[]): void {
     this.#group(features);
+  }
+
+  /**
+   * Each table's request keys: its join keys (from the store's schema, which this also caches
+   * for the first request) under their request names. A table not materialized yet names the
+   * keys its join_key_map gives, if any.
+   */
+  async describe(features: readonly string[]): Promise<LookupTable[]> {
+    const out: LookupTable[] = [];
+    for (const group of this.#group(features)) {
+      const names = this.#keyNames[group.table] ?? {};
+      let joinKeys: string[];
+      try {
+        joinKeys = (await this.#schema(group.table)).joinKeys;
+      } catch {
+        joinKeys = Object.keys(names);
+      }
+      out.push({ table: group.table, keys: joinKeys.map((k) => names[k] ?? k) });
+    }
+    return out;
   }
 
   getFeatures(features: readonly string[], keys: readonly Record<string, Scalar>[], out: FeatureBlock): Promise<void> | void {
@@ -187,7 +208,11 @@ export class OnlineFeatureLookup implements FeatureLookup {
     const positions = group.positions;
     for (let k = 0; k < at.length; k++) {
       const r = at[k]!;
-      if (m.status[k] !== MATRIX_PRESENT) continue; // missing or expired: the cells stay null
+      if (m.status[k] !== MATRIX_PRESENT) {
+        // Missing or expired: the cells stay null, and the row's status says which.
+        out.mark(r, positions[0]!, m.status[k] === MATRIX_EXPIRED ? FEATURES_EXPIRED : FEATURES_MISSING);
+        continue;
+      }
       const base = k * m.nFeatures;
       for (let i = 0; i < index.length; i++) {
         const f = index[i]!;
@@ -212,7 +237,10 @@ export class OnlineFeatureLookup implements FeatureLookup {
     if (!index || (strict && !sameFeatures(read.features, schema))) return false;
     read.rows.forEach((row, k) => {
       // An expired row's values are already null in the object API; check anyway (TTL -> null).
-      if (row.status !== 'present') return;
+      if (row.status !== 'present') {
+        out.mark(at[k]!, group.positions[0]!, row.status === 'expired' ? FEATURES_EXPIRED : FEATURES_MISSING);
+        return;
+      }
       for (let i = 0; i < index.length; i++) {
         const v = scalar(row.values[index[i]!] ?? null);
         if (v !== null) out.set(at[k]!, group.positions[i]!, v);

@@ -7,7 +7,8 @@ import { FrescoError, toFrescoError } from '../errors/index.js';
 import type { PredictResult } from './loaded-model.js';
 import type { ModelManager } from './manager.js';
 import type { ServingMetrics } from './metrics.js';
-import type { ErrorMsg, PredictRequestMsg, PredictResponseMsg, RowStatusMsg, TensorMsg } from './protocol/messages.js';
+import { featureDetails } from './feature-status.js';
+import type { ErrorMsg, FeatureDetailMsg, PredictRequestMsg, PredictResponseMsg, RowStatusMsg, TensorMsg } from './protocol/messages.js';
 import { rpcStatus } from './status.js';
 
 export function errorReply(id: number, error: unknown): { msg: ErrorMsg; http: number; error: FrescoError } {
@@ -20,8 +21,13 @@ export function responseFor(id: number, result: PredictResult): PredictResponseM
   if (result.rowErrors) {
     rowStatus = result.rowErrors.map((e) => (e ? { status: rpcStatus(e.code), code: e.code, message: e.message } : { status: 'OK', code: '', message: '' }));
   }
-  return { type: 'predict_response', id, model: result.model, version: result.version, outputs: result.outputs, rowStatus };
+  const fs = result.featureStatus;
+  if (!fs) return { type: 'predict_response', id, model: result.model, version: result.version, outputs: result.outputs, rowStatus };
+  // Dataframe answers carry every row's feature state; the tables only for rows not present.
+  return { type: 'predict_response', id, model: result.model, version: result.version, outputs: result.outputs, rowStatus, featureStatus: fs.summary, featureDetails: fs.states ? featureDetails(fs) : NO_DETAILS };
 }
+
+const NO_DETAILS: FeatureDetailMsg[] = [];
 
 /** The metrics label of every ref that names no model this server has loaded. */
 export const UNKNOWN_MODEL = '<unknown>';

@@ -23,6 +23,13 @@ export const modelSettingsSchema = z.strictObject({
   timeoutMs: z.number().int().min(1).max(3_600_000).default(1000),
   /** Bytes of each worker's shared slot (one batch's inputs and outputs). Default: sized from the signature, at least 1 MiB. */
   slotBytes: z.number().int().min(4096).max(1 << 30).optional(),
+  /**
+   * Dataframe models: what a row gets when a looked-up table has no row for its entity, or only
+   * an expired one (feature-status.ts). `serve` (default): answered from null features (the
+   * plan's fill_null/coalesce decide), its feature status saying so. `fail`: that row fails with
+   * FRESCO_ERR_FEATURES_MISSING; the other rows are answered.
+   */
+  missingFeatures: z.enum(['serve', 'fail']).default('serve'),
 });
 
 export type ModelSettings = z.output<typeof modelSettingsSchema>;

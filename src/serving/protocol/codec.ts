@@ -8,10 +8,10 @@ import * as flatbuffers from 'flatbuffers';
 import { FrescoError } from '../../errors/index.js';
 import { dtypeFromWire, dtypeInfo, type NumericArray } from './dtypes.js';
 import {
-  Body, Error as ErrorT, Frame, PredictRequest, PredictResponse, Row, RowStatus, Status, Tensor, Value, ValueKind,
+  Body, Error as ErrorT, FeatureDetail, Frame, PredictRequest, PredictResponse, Row, RowStatus, Status, Tensor, Value, ValueKind,
 } from './fresco-generated.js';
 import {
-  type ErrorMsg, type Message, PROTOCOL_MAJOR, PROTOCOL_MINOR, type PredictRequestMsg, type PredictResponseMsg, type RowMsg,
+  type ErrorMsg, FEATURE_STATES, type FeatureDetailMsg, type Message, PROTOCOL_MAJOR, PROTOCOL_MINOR, type PredictRequestMsg, type PredictResponseMsg, type RowMsg,
   type RowStatusMsg, type Scalar, type StatusName, type TensorMsg,
 } from './messages.js';
 import { FrameVerifyError, verifyFrame } from './verify.js';
@@ -194,7 +194,21 @@ function readResponse(r: PredictResponse, id: number): PredictResponseMsg {
     const status = statusName(s.status()) ?? invalid(`row_status ${i}: unknown status ${s.status()}`);
     rowStatus.push({ status, code: str(s.code(RAW), 'code'), message: str(s.message(RAW), 'message') });
   }
-  return { type: 'predict_response', id, model: str(r.model(RAW), 'model'), version: r.version(), outputs, rowStatus };
+  // A copy: the frame's memory may be reused once decoded.
+  const featureStatus = (r.featureStatusArray() ?? new Uint8Array(0)).slice();
+  for (let i = 0; i < featureStatus.length; i++) if ((featureStatus[i] as number) >= FEATURE_STATES.length) invalid(`feature_status ${i}: unknown feature state ${featureStatus[i]}`);
+  const featureDetails: FeatureDetailMsg[] = [];
+  const d = new FeatureDetail();
+  for (let i = 0; i < r.featureDetailsLength(); i++) {
+    r.featureDetails(i, d);
+    if (d.state() >= FEATURE_STATES.length) invalid(`feature_details ${i}: unknown feature state ${d.state()}`);
+    featureDetails.push({ row: d.row(), table: str(d.table(RAW), 'feature_details table'), state: d.state() });
+  }
+  const msg: PredictResponseMsg = { type: 'predict_response', id, model: str(r.model(RAW), 'model'), version: r.version(), outputs, rowStatus };
+  // Present only when sent (a dataframe answer; a 1.0 server sends neither).
+  if (featureStatus.length) msg.featureStatus = featureStatus;
+  if (featureDetails.length) msg.featureDetails = featureDetails;
+  return msg;
 }
 
 function frameId(value: bigint): number {
@@ -341,12 +355,18 @@ function writeBody(b: flatbuffers.Builder, msg: Message): [Body, flatbuffers.Off
             msg.rowStatus.map((s) => RowStatus.createRowStatus(b, statusValue(s.status), name(b, s.code), b.createString(s.message))),
           )
         : 0;
+      const featureStatus = msg.featureStatus?.length ? b.createByteVector(msg.featureStatus) : 0;
+      const featureDetails = msg.featureDetails?.length
+        ? PredictResponse.createFeatureDetailsVector(b, msg.featureDetails.map((f) => FeatureDetail.createFeatureDetail(b, f.row, name(b, f.table), f.state)))
+        : 0;
       PredictResponse.startPredictResponse(b);
       PredictResponse.addId(b, BigInt(msg.id));
       PredictResponse.addModel(b, model);
       PredictResponse.addVersion(b, msg.version);
       PredictResponse.addOutputs(b, outputs);
       if (statuses) PredictResponse.addRowStatus(b, statuses);
+      if (featureStatus) PredictResponse.addFeatureStatus(b, featureStatus);
+      if (featureDetails) PredictResponse.addFeatureDetails(b, featureDetails);
       return [Body.PredictResponse, PredictResponse.endPredictResponse(b)];
     }
     case 'error': {
@@ -364,10 +384,13 @@ const shared = new flatbuffers.Builder(1024);
  * their id and their output bytes. So each such answer is built once with the builder (a
  * template), and later ones are that frame with the id and the data written in place: the
  * builder's per-field work (BigInt shape dimensions, vtable search) was a fifth of the event
- * loop's own work per request. Only answers without row statuses; a few templates per model.
+ * loop's own work per request. Only answers without row statuses whose rows all had their
+ * features present (the template carries that status vector of zeros); a few templates per model.
  */
 interface ResponseTemplate {
   version: number;
+  /** Rows of the feature status vector (0: none). */
+  featureRows: number;
   outputs: { name: string; dtype: string; shape: number[]; bytes: number }[];
   frame: Uint8Array;
   view: DataView;
@@ -380,7 +403,7 @@ const TEMPLATE_MAX_DATA = 16 << 10;
 const templates = new Map<string, ResponseTemplate[]>();
 
 function matches(t: ResponseTemplate, msg: PredictResponseMsg): boolean {
-  if (t.version !== msg.version || t.outputs.length !== msg.outputs.length) return false;
+  if (t.version !== msg.version || t.outputs.length !== msg.outputs.length || t.featureRows !== (msg.featureStatus?.length ?? 0)) return false;
   for (let i = 0; i < t.outputs.length; i++) {
     const a = t.outputs[i]!;
     const b = msg.outputs[i]!;
@@ -390,8 +413,13 @@ function matches(t: ResponseTemplate, msg: PredictResponseMsg): boolean {
   return true;
 }
 
+function allPresent(status: Uint8Array | undefined): boolean {
+  if (status) for (let i = 0; i < status.length; i++) if (status[i] !== 0) return false;
+  return true;
+}
+
 function responseTemplate(msg: PredictResponseMsg): ResponseTemplate | undefined {
-  if (msg.rowStatus.length) return undefined;
+  if (msg.rowStatus.length || msg.featureDetails?.length || !allPresent(msg.featureStatus)) return undefined;
   let bytes = 0;
   for (const o of msg.outputs) {
     if (o.dtype === 'string') return undefined;
@@ -422,6 +450,7 @@ function responseTemplate(msg: PredictResponseMsg): ResponseTemplate | undefined
   }
   const template: ResponseTemplate = {
     version: msg.version,
+    featureRows: msg.featureStatus?.length ?? 0,
     outputs: msg.outputs.map((o) => ({ name: o.name, dtype: o.dtype, shape: [...o.shape], bytes: o.data.byteLength })),
     frame,
     view: new DataView(frame.buffer, frame.byteOffset, frame.byteLength),

@@ -55,6 +55,20 @@ export enum ValueKind {
   BOOL = 3
 }
 
+/**
+ * What the online-feature lookup found for a row (Feast's field statuses, per looked-up table).
+ * PRESENT: every looked-up table had a current row for the row's entity. MISSING: some table has
+ * no row for it (NOT_FOUND). EXPIRED: some table's row is older than its TTL (OUTSIDE_MAX_AGE),
+ * none is missing. Missing and expired rows give null features. UNKNOWN: the row failed before
+ * its features were looked up (a missing or malformed entity key: see its row_status).
+ */
+export enum FeatureState {
+  PRESENT = 0,
+  MISSING = 1,
+  EXPIRED = 2,
+  UNKNOWN = 3
+}
+
 export enum Body {
   NONE = 0,
   PredictRequest = 1,
@@ -639,6 +653,74 @@ static createRowStatus(builder:flatbuffers.Builder, status:Status, codeOffset:fl
 }
 }
 
+/**
+ * One looked-up table that had no current row for one row's entity.
+ */
+export class FeatureDetail {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):FeatureDetail {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsFeatureDetail(bb:flatbuffers.ByteBuffer, obj?:FeatureDetail):FeatureDetail {
+  return (obj || new FeatureDetail()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsFeatureDetail(bb:flatbuffers.ByteBuffer, obj?:FeatureDetail):FeatureDetail {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new FeatureDetail()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+row():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+table():string|null
+table(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+table(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+state():FeatureState {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readUint8(this.bb_pos + offset) : FeatureState.PRESENT;
+}
+
+static startFeatureDetail(builder:flatbuffers.Builder) {
+  builder.startObject(3);
+}
+
+static addRow(builder:flatbuffers.Builder, row:number) {
+  builder.addFieldInt32(0, row, 0);
+}
+
+static addTable(builder:flatbuffers.Builder, tableOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, tableOffset, 0);
+}
+
+static addState(builder:flatbuffers.Builder, state:FeatureState) {
+  builder.addFieldInt8(2, state, FeatureState.PRESENT);
+}
+
+static endFeatureDetail(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createFeatureDetail(builder:flatbuffers.Builder, row:number, tableOffset:flatbuffers.Offset, state:FeatureState):flatbuffers.Offset {
+  FeatureDetail.startFeatureDetail(builder);
+  FeatureDetail.addRow(builder, row);
+  FeatureDetail.addTable(builder, tableOffset);
+  FeatureDetail.addState(builder, state);
+  return FeatureDetail.endFeatureDetail(builder);
+}
+}
+
 export class PredictResponse {
   bb: flatbuffers.ByteBuffer|null = null;
   bb_pos = 0;
@@ -700,8 +782,39 @@ rowStatusLength():number {
   return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
 }
 
+/**
+ * (1.1) `dataframe` models: one per row, always (empty for `tensor` models).
+ */
+featureStatus(index: number):FeatureState|null {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? this.bb!.readUint8(this.bb!.__vector(this.bb_pos + offset) + index) : 0;
+}
+
+featureStatusLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+featureStatusArray():Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? new Uint8Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
+/**
+ * (1.1) One per (row, table) that was not PRESENT (empty when every row is PRESENT).
+ */
+featureDetails(index: number, obj?:FeatureDetail):FeatureDetail|null {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? (obj || new FeatureDetail()).__init(this.bb!.__indirect(this.bb!.__vector(this.bb_pos + offset) + index * 4), this.bb!) : null;
+}
+
+featureDetailsLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
 static startPredictResponse(builder:flatbuffers.Builder) {
-  builder.startObject(5);
+  builder.startObject(7);
 }
 
 static addId(builder:flatbuffers.Builder, id:bigint) {
@@ -748,18 +861,52 @@ static startRowStatusVector(builder:flatbuffers.Builder, numElems:number) {
   builder.startVector(4, numElems, 4);
 }
 
+static addFeatureStatus(builder:flatbuffers.Builder, featureStatusOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(5, featureStatusOffset, 0);
+}
+
+static createFeatureStatusVector(builder:flatbuffers.Builder, data:FeatureState[]):flatbuffers.Offset {
+  builder.startVector(1, data.length, 1);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt8(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startFeatureStatusVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(1, numElems, 1);
+}
+
+static addFeatureDetails(builder:flatbuffers.Builder, featureDetailsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(6, featureDetailsOffset, 0);
+}
+
+static createFeatureDetailsVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startFeatureDetailsVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
 static endPredictResponse(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createPredictResponse(builder:flatbuffers.Builder, id:bigint, modelOffset:flatbuffers.Offset, version:number, outputsOffset:flatbuffers.Offset, rowStatusOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createPredictResponse(builder:flatbuffers.Builder, id:bigint, modelOffset:flatbuffers.Offset, version:number, outputsOffset:flatbuffers.Offset, rowStatusOffset:flatbuffers.Offset, featureStatusOffset:flatbuffers.Offset, featureDetailsOffset:flatbuffers.Offset):flatbuffers.Offset {
   PredictResponse.startPredictResponse(builder);
   PredictResponse.addId(builder, id);
   PredictResponse.addModel(builder, modelOffset);
   PredictResponse.addVersion(builder, version);
   PredictResponse.addOutputs(builder, outputsOffset);
   PredictResponse.addRowStatus(builder, rowStatusOffset);
+  PredictResponse.addFeatureStatus(builder, featureStatusOffset);
+  PredictResponse.addFeatureDetails(builder, featureDetailsOffset);
   return PredictResponse.endPredictResponse(builder);
 }
 }

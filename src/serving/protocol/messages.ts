@@ -4,7 +4,7 @@ import type { NumericArray } from './dtypes.js';
 
 /** Protocol version carried in every frame (schema/fresco.fbs). */
 export const PROTOCOL_MAJOR = 1;
-export const PROTOCOL_MINOR = 0;
+export const PROTOCOL_MINOR = 1;
 
 export interface TensorMsg {
   name: string;
@@ -49,6 +49,18 @@ export interface RowStatusMsg {
   message: string;
 }
 
+/** The wire enum FeatureState (schema/fresco.fbs): what the online-feature lookup found for a row. */
+export const FEATURE_STATES = ['present', 'missing', 'expired', 'unknown'] as const;
+export type FeatureStateName = (typeof FEATURE_STATES)[number];
+
+/** One looked-up table that had no current row for one row's entity. */
+export interface FeatureDetailMsg {
+  row: number;
+  table: string;
+  /** FeatureState value: 1 missing, 2 expired. */
+  state: number;
+}
+
 export interface PredictResponseMsg {
   type: 'predict_response';
   id: number;
@@ -57,6 +69,13 @@ export interface PredictResponseMsg {
   outputs: TensorMsg[];
   /** Per row, for dataframe requests where some row failed (empty when all succeeded). */
   rowStatus: RowStatusMsg[];
+  /**
+   * (1.1) Dataframe models: per row, its FeatureState value (an index of FEATURE_STATES; 0 is
+   * present). Empty or absent for tensor models, and from a 1.0 server.
+   */
+  featureStatus?: Uint8Array;
+  /** (1.1) Per (row, table) that was not present; empty when every row is. */
+  featureDetails?: FeatureDetailMsg[];
 }
 
 export interface ErrorMsg {

@@ -37,7 +37,11 @@ const PredictRequest: TableSpec = {
   fields: [u64, str, { kind: 'tables', table: () => Row }, { kind: 'tables', table: () => Tensor }, u32, { kind: 'strings' }],
 };
 const RowStatus: TableSpec = { name: 'RowStatus', fields: [u8, str, str] };
-const PredictResponse: TableSpec = { name: 'PredictResponse', fields: [u64, str, u32, { kind: 'tables', table: () => Tensor }, { kind: 'tables', table: () => RowStatus }] };
+const FeatureDetail: TableSpec = { name: 'FeatureDetail', fields: [u32, str, u8] };
+const PredictResponse: TableSpec = {
+  name: 'PredictResponse',
+  fields: [u64, str, u32, { kind: 'tables', table: () => Tensor }, { kind: 'tables', table: () => RowStatus }, { kind: 'scalars', size: 1 }, { kind: 'tables', table: () => FeatureDetail }],
+};
 const ErrorBody: TableSpec = { name: 'Error', fields: [u64, u8, str, str] };
 // A union takes two vtable slots: the tag (u8) then the offset; the verifier reads both at the union's slot.
 const Frame: TableSpec = { name: 'Frame', fields: [u16, u16, { kind: 'union', members: [() => PredictRequest, () => PredictResponse, () => ErrorBody] }] };
