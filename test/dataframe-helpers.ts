@@ -46,7 +46,6 @@ export const plan = {
   outputs: [5, 6, 7, 8, 9, 10, 11, 12, 13],
   output_names: ['avg_delay', 'queue', 'hour', 'dow', 'distance', 'sfo', 'jfk', 'ord', 'other'],
 } as Plan;
-const WIDTH = plan.outputs.length;
 
 /** Writes, applies and materializes the project and registers flight-risk@production; returns its folder. */
 export async function writeDataframeProject(): Promise<string> {
@@ -81,16 +80,27 @@ feature_tables:
   writeFileSync(join(root, 'data', 'airport_live.csv'), `event_timestamp,airport,queue\n${iso(NOW - 10 * 60_000)},SFO,3\n${iso(T2)},JFK,7\n`);
   applyProject(root);
   await materialize({ project: root, end: new Date(NOW) });
-  const pkg = join(root, 'pkg', MODEL);
+  await registerPlanModel(root, { name: MODEL, plan, hidden: 8, seed: 5 });
+  return root;
+}
+
+/**
+ * A dataframe package (the plan + an ONNX MLP over its outputs, output `risk`) registered in the
+ * project's registry as `<name>@production`. Returns the package folder.
+ */
+export async function registerPlanModel(root: string, m: { name: string; plan: Plan; hidden: number; seed: number; description?: string }): Promise<string> {
+  const pkg = join(root, 'pkg', m.name);
   mkdirSync(pkg, { recursive: true });
-  writeFileSync(join(pkg, 'model.onnx'), mlpOnnx({ inputs: WIDTH, hidden: 8, outputs: 1, seed: 5, input: 'features', output: 'risk', sigmoid: true }));
+  const width = m.plan.outputs.length;
+  writeFileSync(join(pkg, 'model.onnx'), mlpOnnx({ inputs: width, hidden: m.hidden, outputs: 1, seed: m.seed, input: 'features', output: 'risk', sigmoid: true }));
   await writeManifest(pkg, {
-    name: MODEL,
+    name: m.name,
+    ...(m.description ? { description: m.description } : {}),
     backend: 'onnx',
     model: 'model.onnx',
     input_kind: 'dataframe',
-    signature: { inputs: [{ name: 'features', dtype: 'float32', shape: ['batch', WIDTH] }], outputs: [{ name: 'risk', dtype: 'float32', shape: ['batch', 1] }] },
-    plan: plan as unknown as Record<string, unknown>,
+    signature: { inputs: [{ name: 'features', dtype: 'float32', shape: ['batch', width] }], outputs: [{ name: 'risk', dtype: 'float32', shape: ['batch', 1] }] },
+    plan: m.plan as unknown as Record<string, unknown>,
   });
   const registry = ModelRegistry.open(join(root, '.fresco', 'registry'));
   try {
@@ -98,7 +108,7 @@ feature_tables:
   } finally {
     registry.close();
   }
-  return root;
+  return pkg;
 }
 
 /** Runs `fn` against a server of flight-risk@production over the project's embedded store. */

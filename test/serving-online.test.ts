@@ -10,12 +10,10 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mlpOnnx } from '../models/generate.js';
 import { runCli } from '../src/cli/main.js';
 import type { Io } from '../src/cli/output.js';
 import { FrescoClient, type PredictInput } from '../src/client/index.js';
 import { applyProject, loadProject } from '../src/features/project.js';
-import { writeManifest } from '../src/models/package.js';
 import { EmbeddedOnlineStore, materialize, RedisOnlineStore, type OnlineStore } from '../src/online/index.js';
 import { compilePlan, type Plan } from '../src/plan/index.js';
 import { ModelRegistry } from '../src/registry/index.js';
@@ -23,6 +21,7 @@ import { FrescoServer } from '../src/serving/index.js';
 import { lookupRows } from '../src/serving/feature-lookup.js';
 import { OnlineFeatureLookup, requestKeyNames } from '../src/serving/online-lookup.js';
 import { type RedisServer, skipRedis, startRedis } from './online-redis-helpers.js';
+import { registerPlanModel } from './dataframe-helpers.js';
 import { eventually } from './serving-helpers.js';
 
 const MODEL = 'airport-risk';
@@ -122,26 +121,8 @@ feature_tables:
 }
 
 /** A dataframe package (plan + ONNX MLP) registered in the project's registry as airport-risk@production. */
-async function registerModel(root: string): Promise<string> {
-  const pkg = join(root, 'pkg', MODEL);
-  mkdirSync(pkg, { recursive: true });
-  writeFileSync(join(pkg, 'model.onnx'), mlpOnnx({ inputs: WIDTH, hidden: 16, outputs: 1, seed: 77, input: 'features', output: 'risk', sigmoid: true }));
-  await writeManifest(pkg, {
-    name: MODEL,
-    description: 'airport delay risk from online features and the request',
-    backend: 'onnx',
-    model: 'model.onnx',
-    input_kind: 'dataframe',
-    signature: { inputs: [{ name: 'features', dtype: 'float32', shape: ['batch', WIDTH] }], outputs: [{ name: 'risk', dtype: 'float32', shape: ['batch', 1] }] },
-    plan: plan as unknown as Record<string, unknown>,
-  });
-  const registry = ModelRegistry.open(join(root, '.fresco', 'registry'));
-  try {
-    await registry.register(pkg, { aliases: ['production'] });
-  } finally {
-    registry.close();
-  }
-  return pkg;
+function registerModel(root: string): Promise<string> {
+  return registerPlanModel(root, { name: MODEL, plan, hidden: 16, seed: 77, description: 'airport delay risk from online features and the request' });
 }
 
 interface Req {
