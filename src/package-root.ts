@@ -25,3 +25,11 @@ export function packageRoot(): string {
     dir = parent;
   }
 }
+
+let version: string | undefined;
+
+/** The package's version (package.json): the CLI's --version and the servers' metadata. */
+export function packageVersion(): string {
+  version ??= (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  return version;
+}

@@ -4,7 +4,7 @@
  * (and Triton's, for its extensions). tritonclient.grpc itself: serving-grpc-triton.test.ts.
  */
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -15,6 +15,9 @@ import { FrescoClient } from '../src/client/index.js';
 import { FrescoServer } from '../src/serving/index.js';
 import { bearer, type Client, failure, grpc, inferenceClient, unary } from './grpc-helpers.js';
 import { eventually, type Fixture, makeServingFixture, row50, startServer, TOKEN, url } from './serving-helpers.js';
+
+/** The package's version, read from package.json itself (the metadata must say it). */
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 let fixture: Fixture;
 let server: FrescoServer;
@@ -48,7 +51,7 @@ describe('KServe v2 over gRPC', () => {
   it('answers live, ready, server and model metadata and model readiness', async () => {
     expect(await unary(kserve, 'ServerLive', {})).toEqual({ live: true });
     expect(await unary(kserve, 'ServerReady', {})).toEqual({ ready: true });
-    expect(await unary(kserve, 'ServerMetadata', {})).toMatchObject({ name: 'fresco', extensions: expect.arrayContaining(['binary_tensor_data']) });
+    expect(await unary(kserve, 'ServerMetadata', {})).toMatchObject({ name: 'fresco', version: PACKAGE_VERSION, extensions: expect.arrayContaining(['binary_tensor_data']) });
     const meta = await unary(kserve, 'ModelMetadata', { name: 'mlp-50' });
     expect(meta).toMatchObject({ name: 'mlp-50', versions: ['1'], platform: 'onnxruntime_onnx', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 50] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }] });
     // The same as the HTTP form.

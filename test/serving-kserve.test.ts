@@ -1,9 +1,12 @@
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FrescoClient } from '../src/client/index.js';
 import type { FrescoServer } from '../src/serving/index.js';
 import { type Fixture, makeServingFixture, row50, startServer, url } from './serving-helpers.js';
+
+/** The package's version, read from package.json itself (the metadata must say it). */
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 let fixture: Fixture;
 let server: FrescoServer;
@@ -28,7 +31,7 @@ describe('KServe v2 / Open Inference Protocol', () => {
   it('answers health, server and model metadata and readiness', async () => {
     expect((await fetch(url(server, '/v2/health/live'))).status).toBe(200);
     expect((await fetch(url(server, '/v2/health/ready'))).status).toBe(200);
-    expect(await (await fetch(url(server, '/v2'))).json()).toMatchObject({ name: 'fresco', extensions: expect.arrayContaining(['binary_tensor_data']) });
+    expect(await (await fetch(url(server, '/v2'))).json()).toMatchObject({ name: 'fresco', version: PACKAGE_VERSION, extensions: expect.arrayContaining(['binary_tensor_data']) });
     const meta = await (await fetch(url(server, '/v2/models/mlp-50'))).json();
     expect(meta).toMatchObject({ name: 'mlp-50', versions: ['1'], platform: 'onnxruntime_onnx', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 50] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }] });
     expect(meta.parameters.execution_provider).toBe('cpu');

@@ -2,10 +2,9 @@
  * The `fresco` command line. Commands are thin: they parse arguments, call a module, print.
  * Every failure leaves through reportError, so all commands share one error style and exit codes.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { FrescoError } from '../errors/index.js';
-import { packageRoot } from '../package-root.js';
+import { packageVersion } from '../package-root.js';
 import { registerPlanCommands } from './plan-commands.js';
 import { registerModelsCommands } from './models-commands.js';
 import { registerDslCommands } from './dsl-commands.js';
@@ -16,15 +15,10 @@ import { registerOnlineCommands } from './online-commands.js';
 import { registerBatchCommands } from './batch-commands.js';
 import { type Io, processIo, reportError } from './output.js';
 
-export function frescoVersion(): string {
-  const pkg = JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')) as { version: string };
-  return pkg.version;
-}
-
 export function buildProgram(io: Io): Command {
   const program = new Command('fresco')
     .description('Fresco: feature store, feature plans, model registry, training and serving for TypeScript teams.')
-    .version(frescoVersion(), '-V, --version', 'print the version')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .option('--json', 'print data and errors as JSON')
     // Usage errors are printed by reportError, in the one error style, not by commander.
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => {} })

@@ -30,6 +30,7 @@ import { decodeFrame, encodeFrame } from './protocol/codec.js';
 import type { ModelSettingsInput } from './settings.js';
 import { backgroundIdleThreads, closeIdleThreads, idleThreads, inferenceThreadIds, keepSpareThreads } from './pool/threads.js';
 import { backgroundAllBut, currentThreadId, mayReturnToNormal, putServingFirst } from './scheduling.js';
+import { packageVersion } from '../package-root.js';
 
 const uWS = createRequire(import.meta.url)('uWebSockets.js') as typeof import('uWebSockets.js');
 
@@ -366,7 +367,7 @@ export class FrescoServer {
       const text = await this.metrics.registry.metrics();
       return reply.send(200, text, this.metrics.registry.contentType);
     }
-    if (method === 'GET' && url === '/v2') return reply.json(200, { name: 'fresco', version: '0.1.0', extensions: TRITON_EXTENSIONS });
+    if (method === 'GET' && url === '/v2') return reply.json(200, { name: 'fresco', version: packageVersion(), extensions: TRITON_EXTENSIONS });
     if (isTritonExtension(url)) return handleTritonExtension(this, reply, req);
     if (url.startsWith('/v2/models')) return this.#kserve(reply, req);
     if (url.startsWith('/admin')) return handleAdmin(this, reply, req, this.maxFrameBytes);

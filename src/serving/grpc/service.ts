@@ -16,6 +16,7 @@ import type { FrescoServer } from '../server.js';
 import { rpcStatus } from '../status.js';
 import { TRITON_EXTENSIONS } from '../triton.js';
 import { type ModelInferRequest, type ModelInferResponse, requestFromGrpc, responseToGrpc } from './convert.js';
+import { packageVersion } from '../../package-root.js';
 import { inferenceService } from './proto.js';
 import { tritonExtensions } from './triton.js';
 
@@ -59,7 +60,7 @@ export class GrpcFrontend {
       ServerLive: this.#unary(() => ({ live: true })),
       ServerReady: this.#unary(() => ({ ready: fresco.ready })),
       // As `GET /v2` answers (server.ts).
-      ServerMetadata: this.#unary(() => ({ name: 'fresco', version: '0.1.0', extensions: TRITON_EXTENSIONS })),
+      ServerMetadata: this.#unary(() => ({ name: 'fresco', version: packageVersion(), extensions: TRITON_EXTENSIONS })),
       ModelReady: this.#unary((req: { name: string; version: string }) => {
         // Not served is "not ready" (as Triton answers, and as tritonclient.http reads a 404).
         try {
