@@ -19,6 +19,8 @@ import { type Reply, readBody, type Req } from './http.js';
 import { ADMIN_LIMITS, checkJsonBounds } from './json-limits.js';
 import { decodePathSegment } from './request-guards.js';
 import type { FrescoServer } from './server.js';
+import { modelMetadata } from './kserve.js';
+import type { LoadedModel } from './loaded-model.js';
 
 const serveBody = z.strictObject({ ref: z.string().min(1) });
 // `force`: move even to a version that takes other inputs (contract.ts).
@@ -29,6 +31,16 @@ const routeBody = z.strictObject({
   split: z.array(z.strictObject({ version: z.number().int().positive(), weight: z.number().min(0) })).optional(),
   shadow: z.strictObject({ version: z.number().int().positive() }).optional(),
 });
+
+/**
+ * A loaded version as GET /admin/models lists it: `inputs` are what a caller sends, as the KServe
+ * metadata lists them (a dataframe model's entity keys and request fields, not the features the
+ * server looks up); the ONNX signature's inputs are `modelInputs`, a plan's inputs `planInputs`.
+ */
+function loadedView(l: LoadedModel): Record<string, unknown> {
+  const { inputs: modelInputs, ...rest } = l.metadata();
+  return { ...rest, inputs: modelMetadata(l, [l.version]).inputs, modelInputs };
+}
 
 function authorized(server: FrescoServer, header: string | undefined): boolean {
   return bearerMatches(header, server.options.adminToken);
@@ -65,7 +77,7 @@ export async function handleAdmin(server: FrescoServer, reply: Reply, req: Req, 
   const path = req.url.slice('/admin'.length);
   let m: RegExpExecArray | null;
   if (path === '/models' && req.method === 'GET') {
-    return reply.json(200, { served: manager.servedRefs(), loaded: manager.loadedModels().map((l) => l.metadata()) });
+    return reply.json(200, { served: manager.servedRefs(), loaded: manager.loadedModels().map(loadedView) });
   }
   if (path === '/models' && req.method === 'POST') {
     const { ref } = await json(reply, serveBody, limit);

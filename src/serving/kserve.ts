@@ -128,9 +128,37 @@ export function requestFromTensors(tensors: TensorMsg[], outputs: string[], ref:
     if (names.has(t.name)) throw new FrescoError('FRESCO_ERR_INPUT_INVALID', `input "${t.name}" appears twice in the inputs (inputs[${i}]); send each input once`, { location: { key: t.name } });
     names.add(t.name);
   }
+  checkKnownInputs(names, model);
   const base = { type: 'predict_request' as const, id: 0, model: ref, timeoutUs: 0, outputs };
   if (model.inputKind === 'tensor') return { ...base, rows: [], tensors };
   return { ...base, rows: columnsToRows(tensors, model), tensors: [] };
+}
+
+/**
+ * The input names a caller of `model` sends: a tensor model's signature inputs, a dataframe
+ * model's entity keys and request fields (the metadata's inputs, dataframe-contract.ts).
+ * Undefined when they cannot be known: a dataframe model whose lookup does not name the keys of
+ * every table it reads (a custom FeatureLookup without describe()).
+ */
+export function callerInputs(model: LoadedModel): string[] | undefined {
+  if (model.inputKind === 'tensor') return model.pkg.manifest.signature.inputs.map((t) => t.name);
+  const c = model.contract;
+  if (!c || c.tables.some((t) => !t.keys.length)) return undefined;
+  return contractMetadata(c).inputs.map((i) => i.name);
+}
+
+/**
+ * An input the model does not have is refused (as Triton does) rather than ignored: a misspelt
+ * name would otherwise reach the model as a missing input or, for a dataframe model, as a key or
+ * field the row silently lacks.
+ */
+function checkKnownInputs(names: Set<string>, model: LoadedModel): void {
+  const expected = callerInputs(model);
+  if (!expected) return;
+  for (const name of names) {
+    if (expected.includes(name)) continue;
+    throw new FrescoError('FRESCO_ERR_INPUT_INVALID', `unexpected input "${name}": ${model.name}@${model.version} takes ${expected.map((n) => `"${n}"`).join(', ')}`, { location: { key: name } });
+  }
 }
 
 /** A tensor from raw little-endian bytes (the binary extension, gRPC raw contents); BYTES: 4-byte length + bytes per element. */

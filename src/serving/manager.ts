@@ -129,7 +129,7 @@ export class ModelManager {
       try {
         const pkg = await this.#package(old.name, version);
         // Before loading: a version that takes other inputs would fail every request (contract.ts).
-        checkContract(ref, old, { version, pkg }, options.force);
+        await checkContract(ref, old, { version, pkg }, options.force, this.options.lookup);
         await betweenLoadSteps();
         next = await this.#acquire(old.name, version, pkg);
       } catch (error) {
@@ -157,7 +157,7 @@ export class ModelManager {
     // Before the alias moves: a served ref whose clients would all fail refuses the move (contract.ts).
     for (const ref of refs) {
       const current = this.#served.get(ref)?.current;
-      if (current) checkContract(ref, current, { version, pkg }, options.force);
+      if (current) await checkContract(ref, current, { version, pkg }, options.force, this.options.lookup);
     }
     // Load and warm before the alias moves, so a broken version never becomes the alias.
     const probe = await this.#acquire(name, version, pkg);
@@ -177,7 +177,7 @@ export class ModelManager {
       if (!served) throw new FrescoError('FRESCO_ERR_MODEL_NOT_FOUND', `"${ref}" is not served`);
       // A split answers clients of the ref: each of its versions must take the same inputs (a
       // shadow's answers are only recorded, so it may differ).
-      for (const s of policy.split ?? []) checkContract(ref, served.current, { version: s.version, pkg: await this.#package(served.current.name, s.version) }, options.force);
+      for (const s of policy.split ?? []) await checkContract(ref, served.current, { version: s.version, pkg: await this.#package(served.current.name, s.version) }, options.force, this.options.lookup);
       const versions = new Set<number>([...(policy.split ?? []).map((s) => s.version), ...(policy.shadow ? [policy.shadow.version] : [])]);
       for (const s of policy.split ?? []) {
         if (!(s.weight >= 0) || !Number.isFinite(s.weight)) throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `split weight of version ${s.version} must be a non-negative number`);

@@ -13,6 +13,7 @@ import type { Metadata, sendUnaryData, Server, ServerDuplexStream, ServerUnaryCa
 import { FrescoError, toFrescoError } from '../../errors/index.js';
 import { modelMetadata } from '../kserve.js';
 import type { FrescoServer } from '../server.js';
+import { withRequestId } from '../request-guards.js';
 import { rpcStatus } from '../status.js';
 import { TRITON_EXTENSIONS } from '../triton.js';
 import { type ModelInferRequest, type ModelInferResponse, requestFromGrpc, responseToGrpc } from './convert.js';
@@ -75,7 +76,8 @@ export class GrpcFrontend {
         const versions = fresco.manager.loadedModels().filter((l) => l.name === primary.name).map((l) => l.version).sort((a, b) => a - b);
         return modelMetadata(primary, versions);
       }),
-      ModelInfer: this.#unary((req: ModelInferRequest, call) => this.#infer(req, call.getDeadline())),
+      // An error of a request with an `id` carries it, as KServe HTTP's error body does (#status).
+      ModelInfer: this.#unary((req: ModelInferRequest, call) => this.#inferWithId(req, call.getDeadline())),
       ModelStreamInfer: (call: ServerDuplexStream<ModelInferRequest, unknown>) => this.#stream(call),
       ...tritonExtensions(fresco, this.#unary.bind(this)),
     };
@@ -100,6 +102,15 @@ export class GrpcFrontend {
     return responseToGrpc(result, req.id);
   }
 
+  /** #infer, its error carrying the request's `id` when it has one (withRequestId). */
+  async #inferWithId(req: ModelInferRequest, deadline: Date | number): Promise<ModelInferResponse> {
+    try {
+      return await this.#infer(req, deadline);
+    } catch (error) {
+      throw withRequestId(error, req.id ? req.id : undefined);
+    }
+  }
+
   /** Each request answered in turn as it completes (Triton's decoupled-free stream); errors as `error_message`, the stream stays open. */
   #stream(call: ServerDuplexStream<ModelInferRequest, unknown>): void {
     const state = { call, pending: 0, ended: false };
@@ -112,11 +123,12 @@ export class GrpcFrontend {
     };
     call.on('data', (req: ModelInferRequest) => {
       state.pending++;
-      this.#infer(req, call.getDeadline()).then(
+      this.#inferWithId(req, call.getDeadline()).then(
         (response) => write({ error_message: '', infer_response: response }),
         (error) => {
           const e = this.#logged(error);
-          write({ error_message: `${e.code}: ${e.message}`, infer_response: { model_name: req.model_name, model_version: req.model_version, id: req.id } });
+          // The id twice: in the message (a client that only logs it) and in infer_response.id.
+          write({ error_message: `${e.code}: ${detailsOf(e)}`, infer_response: { model_name: req.model_name, model_version: req.model_version, id: req.id } });
         },
       ).finally(() => {
         state.pending--;
@@ -148,12 +160,17 @@ export class GrpcFrontend {
     return e;
   }
 
-  /** A Fresco error as a gRPC status; its stable code rides along in the `fresco-error-code` trailer. */
+  /**
+   * A Fresco error as a gRPC status; its stable code rides along in the `fresco-error-code`
+   * trailer, and the request's id (ModelInfer with an `id`) in `fresco-request-id` and the message.
+   */
   #status(error: unknown): Partial<ServiceError> {
     const e = this.#logged(error);
     const metadata: Metadata = new this.grpc.Metadata();
     metadata.set('fresco-error-code', e.code);
-    return { code: this.grpc.status[rpcStatus(e.code)], details: e.message, metadata };
+    const id = e.location?.requestId;
+    if (id !== undefined) metadata.set('fresco-request-id', trailerValue(id));
+    return { code: this.grpc.status[rpcStatus(e.code)], details: detailsOf(e), metadata };
   }
 
   /** Graceful: refuse new calls, answer those in flight, end open streams when their requests are answered. */
@@ -166,4 +183,24 @@ export class GrpcFrontend {
     }
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
   }
+}
+
+/** An error's message, ending with the request's id when it has one (a status has no other place a client reads). */
+function detailsOf(e: FrescoError): string {
+  const id = e.location?.requestId;
+  return id === undefined ? e.message : `${e.message} (request id ${JSON.stringify(shortId(id))})`;
+}
+
+/** Ids past 256 characters are cut (with "...") where they ride in headers: clients cap their size (grpc-js at 8 KiB). */
+function shortId(id: string): string {
+  return id.length > 256 ? `${id.slice(0, 256)}...` : id;
+}
+
+/**
+ * A metadata value must be printable ASCII (grpc-js throws otherwise, which would leave the call
+ * unanswered): an id with other characters travels percent-encoded (decodeURIComponent reads it).
+ */
+function trailerValue(id: string): string {
+  const short = shortId(id);
+  return /^[\x20-\x7e]*$/.test(short) ? short : encodeURIComponent(short);
 }
