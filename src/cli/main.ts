@@ -13,6 +13,7 @@ import { registerFeatureStoreCommands } from './project-commands.js';
 import { registerServeCommands } from './serve-commands.js';
 import { registerOnlineCommands } from './online-commands.js';
 import { registerBatchCommands } from './batch-commands.js';
+import { registerBenchCommands } from './bench-commands.js';
 import { type Io, processIo, reportError } from './output.js';
 
 export function buildProgram(io: Io): Command {
@@ -31,6 +32,7 @@ export function buildProgram(io: Io): Command {
   registerServeCommands(program, io);
   registerOnlineCommands(program, io);
   registerBatchCommands(program, io);
+  registerBenchCommands(program, io);
   return program;
 }
 

@@ -14,8 +14,10 @@
 //!   FRAMES_FILE: u32 requests, u32 distinct bodies, then per body u32 length + its bytes; request
 //!   i sends body i % distinct (ws: a Fresco frame, and a request's id must be i + 1, so every
 //!   request has its own; http: the POST body, sent with CONTENT_TYPE).
-//!   OUT_FILE (written at the end): three f64 arrays of `count` values: scheduled time (epoch
-//!   ms), latency (ms, NaN when the request failed), lateness of the send (ms).
+//!   OUT_FILE (written at the end): four f64 arrays of `count` values: scheduled time (epoch
+//!   ms), latency (ms, NaN when the request failed), lateness of the send (ms), and the answer's
+//!   status (200 ok; an HTTP status; 429 also for a WebSocket FRESCO_ERR_RESOURCE_EXHAUSTED;
+//!   500 another error; 0 no answer), so that a caller can count rejections apart from failures.
 //!   Stdout: `started` when request WARMUP is due, then one JSON line: errorCount, errors (the
 //!   first 20), elapsedMs (from request WARMUP's schedule to the end).
 
@@ -62,6 +64,7 @@ struct Run {
     scheduled_ms: Vec<f64>,
     latency_ms: Vec<f64>,
     late_ms: Vec<f64>,
+    status: Vec<f64>,
     next: usize,
     /// Per request: answered or failed already (a late answer after a failure is ignored).
     done: Vec<bool>,
@@ -154,6 +157,7 @@ impl Run {
             return;
         }
         self.done[i] = true;
+        self.status[i] = status_of(error.as_deref());
         match error {
             None => self.latency_ms[i] = (sys::now_ns() - self.scheduled_ns(i)) as f64 / 1e6,
             Some(e) => {
@@ -301,6 +305,7 @@ fn run(args: &[String]) -> Result<(), String> {
         scheduled_ms: (0..total).map(|i| epoch_start_ms + (i as i64 * interval_ns) as f64 / 1e6).collect(),
         latency_ms: vec![f64::NAN; total],
         late_ms: vec![0.0; total],
+        status: vec![0.0; total],
         frames,
         conns,
         epoll,
@@ -351,10 +356,33 @@ fn run(args: &[String]) -> Result<(), String> {
         }
     }
     let measured_ms = epoch_start_ms + (warmup.min(total) as i64 * interval_ns) as f64 / 1e6;
-    write_result(out_file, &[&run.scheduled_ms, &run.latency_ms, &run.late_ms])?;
+    write_result(out_file, &[&run.scheduled_ms, &run.latency_ms, &run.late_ms, &run.status])?;
     let errors: Vec<String> = run.errors.iter().map(|e| json_string(e)).collect();
     println!("{{\"errorCount\":{},\"errors\":[{}],\"elapsedMs\":{}}}", run.error_count, errors.join(","), sys::epoch_ms() - measured_ms);
     Ok(())
+}
+
+/// The status recorded for an answer: see OUT_FILE above.
+fn status_of(error: Option<&str>) -> f64 {
+    match error {
+        None => 200.0,
+        Some(e) if e.contains("RESOURCE_EXHAUSTED") => 429.0,
+        Some(e) => e.strip_prefix("HTTP ").and_then(|s| s.parse::<f64>().ok()).unwrap_or(500.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::status_of;
+
+    #[test]
+    fn rejections_are_told_apart_from_failures() {
+        assert_eq!(status_of(None), 200.0);
+        assert_eq!(status_of(Some("HTTP 429")), 429.0);
+        assert_eq!(status_of(Some("FRESCO_ERR_RESOURCE_EXHAUSTED: queue full")), 429.0);
+        assert_eq!(status_of(Some("HTTP 503")), 503.0);
+        assert_eq!(status_of(Some("a row failed")), 500.0);
+    }
 }
 
 /// `text` as a JSON string literal.

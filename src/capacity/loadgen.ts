@@ -1,0 +1,95 @@
+/**
+ * Runs one open-loop load point with fresco-loadgen (bench/load/loadgen/, the Rust generator the
+ * serving benchmark uses: one thread, one epoll, a timerfd at the request interval, prebuilt
+ * requests, latency from each request's *scheduled* time so queueing is charged, the send's own
+ * lateness recorded). It runs in a process of its own, so its work never shares this process's
+ * event loop or GC, and costs a few µs of CPU per request where a Node generator took ~80
+ * (docs/serving.md#benchmarks). Built with cargo on first use (release; seconds when up to date).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FrescoError } from '../errors/index.js';
+import { packageRoot } from '../package-root.js';
+import type { RequestRecords } from './stats.js';
+
+let built: string | undefined;
+
+export function loadgenBinary(): string {
+  if (built) return built;
+  const dir = join(packageRoot(), 'bench', 'load', 'loadgen');
+  if (!existsSync(join(dir, 'Cargo.toml'))) {
+    throw new FrescoError('FRESCO_ERR_NOT_FOUND', `${dir}: the load generator's sources are not here; fresco bench runs from a Fresco source checkout (with cargo)`, { location: { file: dir } });
+  }
+  const cargo = spawnSync('cargo', ['build', '--release', '--quiet', '--manifest-path', join(dir, 'Cargo.toml')], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (cargo.status !== 0) {
+    throw new FrescoError('FRESCO_ERR_UNAVAILABLE', `building the load generator with cargo failed (${cargo.error?.message ?? `exit ${cargo.status}`}): ${(cargo.stderr ?? '').slice(-500)}`);
+  }
+  return (built = join(dir, 'target', 'release', 'fresco-loadgen'));
+}
+
+export interface LoadPoint {
+  transport: 'ws' | 'http';
+  /** host:port */
+  host: string;
+  path: string;
+  rate: number;
+  seconds: number;
+  /** Seconds sent first on the same schedule and dropped (JIT, connections, batcher warm-up). */
+  warmupSeconds: number;
+  /** ws: many in flight per connection; http: one in flight per connection (a keep-alive pool). */
+  connections: number;
+  /** Request i sends bodies[i % bodies.length] (ws: every request its own frame, ids i + 1). */
+  bodies: (total: number) => Uint8Array[];
+  contentType?: string;
+}
+
+export interface LoadRun extends RequestRecords {
+  /** The first few failures' messages, as the generator saw them. */
+  errorSamples: string[];
+}
+
+/** Requests in a run (warm-up included): what `bodies` is asked for. */
+export function requestCount(p: Pick<LoadPoint, 'rate' | 'seconds' | 'warmupSeconds'>): { skip: number; total: number } {
+  const skip = Math.round(p.rate * p.warmupSeconds);
+  return { skip, total: skip + Math.max(1, Math.round(p.rate * p.seconds)) };
+}
+
+export async function runLoadPoint(p: LoadPoint): Promise<LoadRun> {
+  const binary = loadgenBinary();
+  const { skip, total } = requestCount(p);
+  const bodies = p.bodies(total);
+  const dir = mkdtempSync(join(tmpdir(), 'fresco-bench-'));
+  try {
+    const framesFile = join(dir, 'frames.bin');
+    const outFile = join(dir, 'result.bin');
+    const file = Buffer.alloc(8 + bodies.reduce((n, b) => n + 4 + b.byteLength, 0));
+    file.writeUInt32LE(total, 0);
+    file.writeUInt32LE(bodies.length, 4);
+    let at = 8;
+    for (const b of bodies) {
+      file.writeUInt32LE(b.byteLength, at);
+      file.set(b, at + 4);
+      at += 4 + b.byteLength;
+    }
+    writeFileSync(framesFile, file);
+    const args = [p.transport, p.host, p.path, String(p.rate), String(p.connections), String(skip), framesFile, outFile, ...(p.contentType ? [p.contentType] : [])];
+    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', resolve);
+    });
+    if (code !== 0) throw new FrescoError('FRESCO_ERR_UNAVAILABLE', `load generator against ${p.host}${p.path}: ${err.trim() || `exit ${code}`}`);
+    const summary = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { errors: string[]; elapsedMs: number };
+    const all = new Float64Array(new Uint8Array(readFileSync(outFile)).buffer);
+    const part = (k: number) => all.slice(k * total + skip, (k + 1) * total);
+    return { latency: part(1), lateMs: part(2), status: part(3), elapsedMs: summary.elapsedMs, errorSamples: summary.errors };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
