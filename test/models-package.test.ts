@@ -103,7 +103,7 @@ describe('manifest validation', () => {
     writeRaw(dir, { ...manifestOf(dir), backend: 'xgboost' });
     const e = await rejection(dir);
     expect(e.code).toBe('FRESCO_ERR_MANIFEST_INVALID');
-    expect(e.message).toBe('fresco.json: key "backend": unknown backend "xgboost"; expected "onnx" or "custom"');
+    expect(e.message).toBe('fresco.json: key "backend": unknown backend "xgboost"; expected "onnx", "custom" or "python"');
   });
 
   it('refuses a newer format version instead of guessing', async () => {

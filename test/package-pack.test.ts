@@ -70,7 +70,7 @@ describe('npm package contents', () => {
     const files = packed.files.map((f) => f.path);
     const has = (p: string) => expect(files, p).toContain(p);
 
-    for (const p of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/fresco.js', 'schema/fresco.fbs']) has(p);
+    for (const p of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/fresco.js', 'schema/fresco.fbs', 'python/fresco_runner.py']) has(p);
     for (const doc of readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md'))) has(`docs/${doc}`);
     for (const p of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/client/index.js', 'dist/src/client/index.d.ts', 'dist/src/native.js', 'dist/src/cli/main.js']) has(p);
     // Building from source (platforms without a prebuilt addon): the whole Rust workspace and the script.

@@ -33,8 +33,12 @@ export const manifestSchema = z.strictObject({
   format_version: z.literal(MANIFEST_FORMAT_VERSION),
   name: z.string().regex(MODEL_NAME_PATTERN, 'expected letters, digits, ".", "_" or "-" (at most 128, starting with a letter or digit)'),
   description: z.string().optional(),
-  /** `onnx`: `model` is an ONNX file. `custom`: `model` is a TypeScript file exporting load() and predict(). */
-  backend: z.enum(['onnx', 'custom']),
+  /**
+   * `onnx`: `model` is an ONNX file. `custom`: `model` is a TypeScript file exporting load() and
+   * predict(). `python`: `model` is `model.py`, a class with load(self, context) and
+   * predict(self, inputs), run in its own environment (docs/python-models.md).
+   */
+  backend: z.enum(['onnx', 'custom', 'python']),
   /** The model file, relative to the package folder (`model.onnx`, `model.ts`). */
   model: z.string().min(1),
   /** `dataframe`: named feature columns turned into one tensor by `plan`. `tensor`: raw tensors. */
@@ -81,7 +85,7 @@ export function parseManifest(value: unknown, file = MANIFEST_FILE): Manifest {
     return raise(invalid(file, key, `unknown key${issue.keys.length > 1 ? `s ${issue.keys.map((k) => `"${k}"`).join(', ')}` : ''}`));
   }
   if (issue.code === 'invalid_value' && issue.path.join('.') === 'backend') {
-    return raise(invalid(file, 'backend', `unknown backend ${JSON.stringify((value as { backend?: unknown }).backend)}; expected "onnx" or "custom"`));
+    return raise(invalid(file, 'backend', `unknown backend ${JSON.stringify((value as { backend?: unknown }).backend)}; expected "onnx", "custom" or "python"`));
   }
   if (valueAt(value, issue.path) === undefined) return raise(invalid(file, keyPath(issue.path), 'required key is missing'));
   const extra = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more problem(s))` : '';

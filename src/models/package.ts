@@ -15,6 +15,7 @@ import { checkCustomExports } from './custom.js';
 import { hashPass, openRegularFile } from './hash-pass.js';
 import { MANIFEST_FILE, MANIFEST_FORMAT_VERSION, type Manifest, parseManifest } from './manifest.js';
 import { checkOnnxSignature } from './onnx-signature.js';
+import { checkPythonPackage } from './python-package.js';
 import { checkRelativePath, listPackageFiles, resolveInPackage } from './paths.js';
 import { removeLeftoverTemporariesOf, temporarySibling } from '../util/leftovers.js';
 
@@ -176,6 +177,8 @@ async function checkModel(manifest: Manifest, fileOf: (path: string) => string):
     for (const data of actual.externalData) {
       if (!Object.hasOwn(manifest.files, data)) throw fail('FRESCO_ERR_PACKAGE_INVALID', data, `external data of ${file} is not listed in ${MANIFEST_FILE} "files"`);
     }
+  } else if (manifest.backend === 'python') {
+    checkPythonPackage(manifest, fileOf);
   } else {
     if (!file.endsWith('.ts')) throw fail('FRESCO_ERR_PACKAGE_INVALID', file, 'the custom backend expects a TypeScript model file (model.ts)', 'model');
     await checkCustomExports(abs, file);

@@ -149,6 +149,9 @@ export class ModelRegistry {
       const { pkg, blobs } = await stagePackage(this.store, dir, staging);
       const name = checkModelName(options.name ?? pkg.manifest.name);
       const by = options.createdBy ?? defaultUser();
+      // A Python package's environment is built (or found in the cache) before anything is
+      // stored: a requirement pip cannot install fails the registration (src/python/env.ts).
+      if (pkg.manifest.backend === 'python') await (await import('../python/env.js')).ensurePythonEnv(dir, pkg.manifest);
 
       const report = options.reportHtml === undefined ? undefined : this.store.stageBytes(Buffer.from(options.reportHtml, 'utf8'), staging);
       pauseForTest('after-copy');

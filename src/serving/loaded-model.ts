@@ -22,6 +22,7 @@ import { dtypeInfo, type NumericArray } from './protocol/dtypes.js';
 import type { PredictRequestMsg, TensorMsg } from './protocol/messages.js';
 import type { ModelSettings } from './settings.js';
 import { betweenLoadSteps } from './pace.js';
+import type { PythonWorker } from '../python/worker.js';
 
 export interface PredictResult {
   model: string;
@@ -65,7 +66,9 @@ export class LoadedModel {
   readonly settings: ModelSettings;
   state: ModelState = 'loading';
   provider = 'cpu';
-  readonly #workers: InferenceWorker[] = [];
+  readonly #workers: (InferenceWorker | PythonWorker)[] = [];
+  /** Backend `python`: starts one worker process (src/python); undefined for ONNX. */
+  #pythonWorker: (() => PythonWorker) | undefined;
   readonly #preparer: InputPreparer;
   readonly #queue: Pending[] = [];
   #queuedRows = 0;
@@ -93,7 +96,7 @@ export class LoadedModel {
     this.#metrics = options.metrics;
     this.#log = options.log.child({ model: options.name, version: options.version });
     this.#outputNames = options.pkg.manifest.signature.outputs.map((o) => o.name);
-    if (options.pkg.manifest.backend !== 'onnx') {
+    if (options.pkg.manifest.backend === 'custom') {
       throw new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `${this.name}@${this.version}: the serving runtime runs onnx models; backend "${options.pkg.manifest.backend}" is not served yet`);
     }
     this.contract = contract;
@@ -119,6 +122,12 @@ export class LoadedModel {
       throw loadFailed(options, error);
     }
     try {
+      if (options.pkg.manifest.backend === 'python') {
+        // The environment (built on first use) and packages.txt, before any worker starts.
+        const { pythonWorkers } = await import('../python/index.js');
+        const self = model;
+        model.#pythonWorker = await pythonWorkers(options.pkg, model.#slotBytes, model.#log, () => self.#schedule());
+      }
       await betweenLoadSteps();
       await model.#start();
       return model;
@@ -129,7 +138,8 @@ export class LoadedModel {
   }
 
   /** An inference worker for this version (a thread from the pool, its session opening). */
-  #worker(providers: string[]): InferenceWorker {
+  #worker(providers: string[]): InferenceWorker | PythonWorker {
+    if (this.#pythonWorker) return this.#pythonWorker();
     const { manifest, dir } = this.pkg;
     return new InferenceWorker({
       modelPath: resolveInPackage(dir, manifest.model) as string,
@@ -184,6 +194,8 @@ export class LoadedModel {
    * batches a thread ran.
    */
   async rehearse(threads: number, batches: number, budgetMs: number): Promise<number> {
+    // Spare threads serve ONNX versions; a Python version runs in its own processes.
+    if (this.#pythonWorker) return batches;
     // The provider this version opened with: the ones it fell back from would fail again.
     const workers = Array.from({ length: threads }, () => this.#worker([this.provider]));
     try {
@@ -317,7 +329,7 @@ export class LoadedModel {
     return p;
   }
 
-  async #runBatch(worker: InferenceWorker, batch: Pending[], rows: number): Promise<void> {
+  async #runBatch(worker: InferenceWorker | PythonWorker, batch: Pending[], rows: number): Promise<void> {
     this.meters?.batchSize.observe(rows);
     const staging = performance.now();
     let running = staging;
