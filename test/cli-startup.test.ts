@@ -30,7 +30,7 @@ function loadedBy(...args: string[]): { packages: Set<string>; own: Set<string>;
 }
 
 describe('fresco start-up', () => {
-  for (const args of [['--help'], ['--version'], ['features', 'get', '--help'], ['serve', '--help'], ['train', '--help'], ['batch', 'score', '--help'], ['models', '--help']]) {
+  for (const args of [['--help'], ['--version'], ['features', 'get', '--help'], ['serve', '--help'], ['train', '--help'], ['batch', 'score', '--help'], ['models', '--help'], ['bench', 'serve', '--help']]) {
     it(`\`fresco ${args.join(' ')}\` loads commander and the command definitions only`, () => {
       const r = loadedBy(...args);
       expect(r.status).toBe(0);
