@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FrescoClient } from '../src/client/index.js';
-import { writeManifest } from '../src/models/index.js';
+import { loadPackage, writeManifest } from '../src/models/index.js';
+import { ensurePythonEnv, envKey, LOCK_FILE } from '../src/python/index.js';
 import { requestKeyNames } from '../src/serving/online-lookup.js';
 import { loadProject } from '../src/features/project.js';
 import { EmbeddedOnlineStore } from '../src/online/index.js';
@@ -182,6 +183,47 @@ describe('a tensor python model served', () => {
     // The failed versions' processes are gone: only the serving version's two remain.
     await eventually(() => runnerPids().length === 2);
   }, 120_000);
+
+  it('refuses to load a version whose packages.txt names a system package that is not installed, naming it', async () => {
+    const dir = join(root, 'tensor-syspkg');
+    await writeTensorPackage(dir);
+    writeFileSync(join(dir, 'packages.txt'), '# system packages\nlibc6\nfresco-no-such-system-package\n');
+    await writeManifest(dir, JSON.parse(readFileSync(join(dir, 'fresco.json'), 'utf8')));
+    const { version } = await registry.register(dir);
+    const r = await admin(server, 'POST', '/admin/models/py-tensor%40production/swap', { version });
+    expect(r.status).toBe(422);
+    const text = JSON.stringify(r.body);
+    expect(text).toContain('FRESCO_ERR_MODEL_LOAD_FAILED');
+    expect(text).toContain('packages.txt: system package not installed: fresco-no-such-system-package');
+    expect(text).not.toContain('libc6');
+  });
+
+  it('installs a local package (setup.py) into a new environment, and hot swaps to the version that uses it', async () => {
+    const dir = join(root, 'tensor-local');
+    await writeTensorPackage(dir, { model: TENSOR_MODEL.replace('import numpy as np', 'import numpy as np\nfrom demo_scale import triple').replace('return {"y": (x @ self.w + self.b).astype(np.float32)', 'return {"y": triple(x @ self.w + self.b).astype(np.float32)') });
+    // src/ layout: demo_scale is importable only once installed, not from the package folder.
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(dir, 'src', 'demo_scale'), { recursive: true });
+    writeFileSync(join(dir, 'src', 'demo_scale', '__init__.py'), 'def triple(x):\n    return x * 3\n');
+    writeFileSync(join(dir, 'setup.py'), 'from setuptools import setup\nsetup(name="demo-scale", version="1.0", package_dir={"": "src"}, packages=["demo_scale"])\n');
+    const pkgLocal = await writeManifest(dir, JSON.parse(readFileSync(join(dir, 'fresco.json'), 'utf8')));
+    const pkgV1 = await loadPackage(pkg);
+    // Versions that change only model.py or artifacts share an environment; a local package makes another.
+    expect(await envKey((await loadPackage(join(root, 'tensor-raising'))).manifest)).toBe(await envKey(pkgV1.manifest));
+    expect(await envKey(pkgLocal.manifest)).not.toBe(await envKey(pkgV1.manifest));
+    const { version } = await registry.register(dir);
+    const env = await ensurePythonEnv(dir, pkgLocal.manifest);
+    expect(readFileSync(join(env.dir, LOCK_FILE), 'utf8')).toMatch(/demo[-_]scale/i);
+    const r = await admin(server, 'POST', '/admin/models/py-tensor%40production/swap', { version });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const want = await predictInPython(pkg, { x: ['float32', [3, 4], X] });
+    const k = await kserve(server.port, 'py-tensor', [{ name: 'x', datatype: 'FP32', shape: [3, 4], data: X }]);
+    expect(k.status).toBe(200);
+    expect(k.body.model_version).toBe(String(version));
+    expect(k.body.outputs.find((o: { name: string }) => o.name === 'y').data).toEqual(want.y.map((v) => Math.fround(Math.fround(v) * 3)));
+    // The old version's workers ended with it.
+    await eventually(() => runnerPids().length === 2);
+  }, 600_000);
 });
 
 const DF_MODEL = `
