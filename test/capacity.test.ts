@@ -7,11 +7,14 @@
  * so the SLO is missed by the rejections exactly where the knee is, whatever the machine's speed.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { benchServe, findKnee, htmlPage, makePlan, meetsSlo, pointStats, searchMaxRate, type PointStats } from '../src/capacity/index.js';
+import { keysFromProject } from '../src/capacity/project-keys.js';
 import { packageRoot } from '../src/package-root.js';
 
 const root = packageRoot();
@@ -213,4 +216,37 @@ describe('fresco bench serve (CLI)', () => {
     expect(none.status).toBe(2);
     expect(none.stderr + none.stdout).toMatch(/--url .* or --project/);
   });
+});
+
+describe('fresco bench serve --project (a dataframe model)', () => {
+  const base = mkdtempSync(join(tmpdir(), 'fresco-capacity-'));
+  afterAll(() => rmSync(base, { recursive: true, force: true }));
+  const fresco = (cwd: string, ...args: string[]) => {
+    const r = spawnSync(process.execPath, [join(root, 'bin', 'fresco.js'), ...args], { cwd, encoding: 'utf8' });
+    expect(r.status, `fresco ${args.join(' ')}: ${r.stderr}`).toBe(0);
+    return r.stdout;
+  };
+
+  it('starts the server itself and draws entity keys from the project, hottest first, present in the online store', async () => {
+    const dir = join(base, 'flights');
+    fresco(base, 'init', dir, '--example', 'flights');
+    fresco(base, 'apply', '--project', dir);
+    fresco(base, 'dataset', 'build', '--project', dir, '--spec', join(dir, 'dataset.yaml'), '--no-progress');
+    fresco(dir, 'train', 'train.yaml');
+    fresco(base, 'materialize', '--project', dir, '--end', '2001-01-31T17:00:00Z');
+
+    const keys = await keysFromProject(dir, ['origin']);
+    // From the flights source (the event table), not the airports list: frequencies differ.
+    expect(keys.from.origin).toMatch(/table origin_delays, source flights, column origin/);
+    const w = keys.weights.origin!;
+    expect(w.length).toBeGreaterThan(20);
+    expect([...w].sort((a, b) => b - a)).toEqual(w);
+    expect(w[0]!).toBeGreaterThan(10 * w.at(-1)!);
+
+    const out = JSON.parse(fresco(base, 'bench', 'serve', 'flights-delay@production', '--project', dir, '--transport', 'http', '--rate', '100', '--duration', '1s', '--warmup', '200ms', '--json'));
+    expect(out.keySources.destination).toMatch(/table destination_delays/);
+    expect(out.points[0].sent).toBe(100);
+    expect(out.points[0].ok).toBe(100);
+    expect(out.peakRssMb).toBeGreaterThan(10);
+  }, 180_000);
 });

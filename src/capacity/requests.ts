@@ -2,9 +2,11 @@
  * Request shapes from the model's signature, read from the server's KServe metadata
  * (`GET /v2/models/{name}`), so the bench sends what the real path takes: a tensor model gets
  * random tensors of its input shapes (a dynamic dimension is 1 row), a dataframe model gets its
- * entity keys and request fields. Keys come from `--key name=v1,v2,...` and are drawn with a
- * Zipf-like skew (the first value listed is the hottest) so hot keys are in the mix as in
- * production; request fields not given with --field are filled by datatype.
+ * entity keys and request fields. Keys come from the project's data (project-keys.ts: the most
+ * frequent values present in the online store, weighted by frequency) or from
+ * `--key name=v1,v2,...` drawn with a Zipf-like skew (the first value listed is the hottest), so
+ * hot keys are in the mix as in production; request fields not given with --field are filled by
+ * datatype.
  */
 import { toRequest, type PredictInput } from '../client/index.js';
 import { FrescoError } from '../errors/index.js';
@@ -58,11 +60,11 @@ function rng(seed: number): () => number {
   };
 }
 
-/** Index into `n` values with weight 1/(i+1): value 0 is the hottest key. */
-function zipfPicker(n: number, rand: () => number): () => number {
+/** Index into `n` values by `weights`, or with weight 1/(i+1) (Zipf: value 0 is the hottest key). */
+function weightedPicker(n: number, rand: () => number, weights?: readonly number[]): () => number {
   const cum: number[] = [];
   let total = 0;
-  for (let i = 0; i < n; i++) cum.push((total += 1 / (i + 1)));
+  for (let i = 0; i < n; i++) cum.push((total += weights?.[i] ?? 1 / (i + 1)));
   return () => {
     const u = rand() * total;
     let lo = 0;
@@ -79,6 +81,8 @@ function zipfPicker(n: number, rand: () => number): () => number {
 export interface ShapeOptions {
   /** Entity key values: key name -> values (first hottest). */
   keys?: Record<string, string[]>;
+  /** Per key, the values' sampling weights (default: Zipf, 1/(rank+1)). */
+  keyWeights?: Record<string, number[]>;
   /** Request field values given by the user. */
   fields?: Record<string, string | number>;
   /** Rows per request (default 1). */
@@ -107,7 +111,7 @@ export function makeInputs(shape: ModelShape, count: number, o: ShapeOptions = {
   for (const k of keys) {
     if (!o.keys?.[k]?.length) throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `model ${shape.name} looks features up by entity key "${k}": give the values to draw from with --key ${k}=v1,v2,... (the first is the hottest)`);
   }
-  const pickers = Object.fromEntries(keys.map((k) => [k, zipfPicker(o.keys![k]!.length, rand)]));
+  const pickers = Object.fromEntries(keys.map((k) => [k, weightedPicker(o.keys![k]!.length, rand, o.keyWeights?.[k])]));
   const fields = shape.inputs.filter((t) => !keys.includes(t.name));
   const row = (): Row => ({
     keys: Object.fromEntries(keys.map((k) => [k, o.keys![k]![pickers[k]!()]!])),

@@ -54,6 +54,8 @@ export interface BenchServeResult {
   seconds: number;
   search?: SearchResult & { points: MeasuredPoint[] };
   points: MeasuredPoint[];
+  /** Where entity keys were drawn from, per key (dataframe models, keys from the project). */
+  keySources?: Record<string, string>;
   /** Lines for points where the generator, not the server, set the figures. */
   warnings: string[];
   plan?: CapacityPlan;
@@ -92,14 +94,25 @@ export function generatorLateLimitMs(slo: Slo): number {
 
 export async function benchServe(o: BenchServeOptions): Promise<BenchServeResult> {
   if (!o.url && !o.project) throw new FrescoError('FRESCO_ERR_USAGE', 'name the server with --url ws://host:port (running) or --project dir (started here)');
-  if (o.url && o.project) throw new FrescoError('FRESCO_ERR_USAGE', 'give --url or --project, not both');
+  // With both, the server is --url's and the project only supplies entity keys.
   const target: Target = o.url
     ? targetFromUrl(o.url, o.pid)
     : await startServer({ project: o.project!, ref: o.ref, ...(o.maxBatchSize !== undefined ? { maxBatchSize: o.maxBatchSize } : {}), ...(o.instances !== undefined ? { instances: o.instances } : {}), ...(o.serveArgs ? { serveArgs: o.serveArgs } : {}) });
   try {
     const transport: Transport = o.transport ?? (o.url?.startsWith('http') ? 'http' : 'ws');
     const shape = await readModelShape(target.httpBase, o.ref);
-    const bodies = bodiesFor(transport, o.ref, shape, o, 10_000);
+    const shapeOptions: ShapeOptions = { ...o, keys: { ...o.keys }, keyWeights: { ...o.keyWeights } };
+    const keySources: Record<string, string> = {};
+    const missing = shape.entityKeys.filter((k) => !o.keys?.[k]?.length);
+    if (missing.length && o.project) {
+      // Keys the user did not give: the project's hot keys that the online store holds.
+      const { keysFromProject } = await import('./project-keys.js');
+      const found = await keysFromProject(o.project, missing);
+      Object.assign(shapeOptions.keys!, found.values);
+      Object.assign(shapeOptions.keyWeights!, found.weights);
+      Object.assign(keySources, found.from);
+    }
+    const bodies = bodiesFor(transport, o.ref, shape, shapeOptions, 10_000);
     const warnings: string[] = [];
     const lateLimit = generatorLateLimitMs(o.slo);
     let peakRss: number | undefined;
@@ -136,7 +149,7 @@ export async function benchServe(o: BenchServeOptions): Promise<BenchServeResult
       if (s.errors > 0 && run.errorSamples.length) warnings.push(`at ${rate} req/s: ${s.errors} failed, e.g. ${run.errorSamples[0]}`);
       return s;
     };
-    const result: BenchServeResult = { ref: o.ref, transport, server: target.httpBase, slo: { ...o.slo, label: sloLabel(o.slo) }, seconds: o.seconds, points: [], warnings };
+    const result: BenchServeResult = { ref: o.ref, transport, server: target.httpBase, slo: { ...o.slo, label: sloLabel(o.slo) }, seconds: o.seconds, points: [], warnings, ...(Object.keys(keySources).length ? { keySources } : {}) };
     if (o.rates?.length) {
       for (const r of o.rates) {
         const p = await measure(r);

@@ -48,7 +48,7 @@ export function registerBenchCommands(program: Command, io: Io): void {
     .command('serve <ref>')
     .description('open-loop load at fixed rates (--rate) or a search for the highest rate meeting --slo; with --target-rate, a capacity plan')
     .option('--url <url>', 'a running server: ws://host:port or http://host:port')
-    .option('--project <dir>', 'start `fresco serve` for this project folder and the ref on a free port, benchmark it, stop it')
+    .option('--project <dir>', 'the project: without --url, start `fresco serve` for it and the ref on a free port (stopped after); a dataframe model\'s entity keys are drawn from its data (hot keys first) where the online store holds them')
     .option('--pid <pid>', 'with --url: the server process, to measure its memory and CPU', positive('--pid'))
     .option('--transport <t>', 'ws (Fresco frames over WebSocket), http (Fresco frames over POST /v1/predict) or kserve (KServe v2 JSON); default: by the URL scheme, ws with --project')
     .option('--slo <p=time>', 'latency objective, e.g. p99=5ms (p50, p90, p99, p99.9); at most 0.1% of requests may fail or be rejected', 'p99=5ms')
