@@ -177,7 +177,7 @@ describe('a swap of a dataframe model', () => {
       const swap = await admin(server, 'POST', `/admin/models/${encodeURIComponent(`${MODEL}@production`)}/swap`, { version: 2 });
       expect(swap.status).toBe(409);
       expect(swap.body).toMatchObject({ code: 'FRESCO_ERR_CONTRACT_CHANGED' });
-      expect(swap.body.error).toMatch(/entity keys removed or changed: airport; entity keys added: airport_code/);
+      expect(swap.body.error).toMatch(/inputs removed or changed: airport: BYTES; inputs added: airport_code: BYTES/);
       expect(server.manager.servedRefs().find((s) => s.ref === `${MODEL}@production`)).toMatchObject({ version: 1 });
       const forced = await admin(server, 'POST', `/admin/models/${encodeURIComponent(`${MODEL}@production`)}/swap`, { version: 2, force: true });
       expect(forced.status).toBe(200);
@@ -194,5 +194,24 @@ describe('a swap of a dataframe model', () => {
     // Back to the `airport` key: force once (the keys changed back), then a same-contract swap.
     expect((await admin(server, 'POST', `/admin/models/${ref}/swap`, { version: current === 1 ? 2 : 1, force: true })).status).toBe(200);
     expect((await admin(server, 'POST', `/admin/models/${ref}/swap`, { version: current })).status).toBe(200);
+  });
+
+  it('to a version that reads a key as a request field swaps unforced (callers send the same), and one that takes a field as text is refused', async () => {
+    // The quickstart's case: one version looks features up by `airport`, the next reads the
+    // `airport` a caller sends as a plain field. The plan inputs differ; what a caller sends does not.
+    const asField = { ...plan, inputs: [{ name: 'request.airport', type: 'str' }, { name: 'request.distance', type: 'num' }], ops: [{ op: 'hash_bucket', args: [0], n: 8 }, { op: 'fill_null', args: [1], value: 0 }] } as Plan;
+    const asText = { ...plan, inputs: [{ name: 'stats.avg', type: 'num' }, { name: 'request.distance', type: 'str' }], ops: [{ op: 'fill_null', args: [0], value: 0 }, { op: 'hash_bucket', args: [1], n: 8 }] } as Plan;
+    await registerPlanModel(root, { name: MODEL, plan: asField, hidden: 4, seed: 3 });
+    await registerPlanModel(root, { name: MODEL, plan: asText, hidden: 4, seed: 4 });
+    const ref = encodeURIComponent(`${MODEL}@production`);
+    const swap = await admin(server, 'POST', `/admin/models/${ref}/swap`, { version: 3 });
+    expect(swap.status).toBe(200);
+    const answer = await infer(MODEL, { inputs: [{ name: 'airport', datatype: 'BYTES', shape: [1], data: ['SFO'] }, { name: 'distance', datatype: 'FP64', shape: [1], data: [300] }] });
+    expect(answer.status).toBe(200);
+    expect(((await answer.json()) as any).model_version).toBe('3');
+    const refused = await admin(server, 'POST', `/admin/models/${ref}/swap`, { version: 4 });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatch(/inputs removed or changed: distance: FP64; inputs added: distance: BYTES/);
+    expect((await admin(server, 'POST', `/admin/models/${ref}/swap`, { version: 1 })).status).toBe(200);
   });
 });

@@ -49,7 +49,7 @@ export const ERROR_CODES = {
   FRESCO_ERR_UNAUTHORIZED: { summary: 'An admin operation was called without the right bearer token.', exit: 1, http: 401 },
   FRESCO_ERR_PAYLOAD_TOO_LARGE: { summary: 'A request body is larger than the endpoint accepts; split it into smaller requests.', exit: 1, http: 413 },
   FRESCO_ERR_UNSUPPORTED_ENCODING: { summary: 'A request body has a Content-Encoding the server does not decode (it decodes gzip and deflate).', exit: 1, http: 415 },
-  FRESCO_ERR_CONTRACT_CHANGED: { summary: 'A hot swap, alias move or traffic split would give a served ref a version that takes other inputs (input kind, tensor inputs, plan inputs or entity keys); it is refused unless forced.', exit: 1, http: 409 },
+  FRESCO_ERR_CONTRACT_CHANGED: { summary: 'A hot swap, alias move or traffic split would give a served ref a version that takes other inputs (input kind, tensor inputs, or the entity keys and request fields of a dataframe model); it is refused unless forced.', exit: 1, http: 409 },
   FRESCO_ERR_FEATURES_MISSING: { summary: "A dataframe row's entity has no row, or only an expired one, in a looked-up online table, and the model's missingFeatures policy is `fail`; the other rows are answered.", exit: 1, http: 404 },
   FRESCO_ERR_MODEL_LOAD_FAILED: { summary: 'A model version failed to load or warm up; the version that was serving keeps serving.', exit: 1, http: 422 },
   FRESCO_ERR_PYTHON_ENV_FAILED: { summary: "A Python model package's environment could not be built: pip could not install requirements.txt or the local package (its own words follow), or numpy is missing; nothing was registered.", exit: 1, http: 422 },
