@@ -56,8 +56,8 @@ export async function loadBatchModels(registry: ModelRegistry, refs: string[]): 
     if (models.some((m) => m.key === key && m.alias === ('alias' in parsed ? parsed.alias : null))) {
       throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `model ${ref} is named twice`);
     }
-    if (v.backend !== 'onnx' || v.inputKind !== 'dataframe') {
-      throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `${ref} (${key}) is a ${v.backend} model with ${v.inputKind} input; batch scoring runs ONNX models that take a feature plan's columns ("input_kind": "dataframe")`);
+    if ((v.backend !== 'onnx' && v.backend !== 'python') || v.inputKind !== 'dataframe') {
+      throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `${ref} (${key}) is a ${v.backend} model with ${v.inputKind} input; batch scoring runs ONNX and Python models that take a feature plan's columns ("input_kind": "dataframe")`);
     }
     const pkg = await registry.materialize(ref);
     const plan = pkg.plan!;
@@ -73,7 +73,7 @@ export async function loadBatchModels(registry: ModelRegistry, refs: string[]): 
       plan,
       compiled: compilePlan(plan),
       width: plan.outputs.length,
-      pool: { key, path: join(pkg.dir, manifest.model), input: manifest.signature.inputs[0]!.name, outputs: manifest.signature.outputs.map((o) => o.name) },
+      pool: { key, path: join(pkg.dir, manifest.model), input: manifest.signature.inputs[0]!.name, outputs: manifest.signature.outputs.map((o) => o.name), ...(manifest.backend === 'python' ? { python: pkg } : {}) },
       outputs,
     });
   }

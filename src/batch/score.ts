@@ -207,7 +207,7 @@ export async function batchScore(options: BatchScoreOptions): Promise<BatchScore
     };
     if (todo.length) {
       const workers = options.workers ?? Math.min(4, Math.max(1, availableParallelism() - 1));
-      pool = await InferencePool.open(models.map((m) => m.pool), { workers });
+      pool = await InferencePool.open(models.map((m) => m.pool), { workers, batchRows: batchSize });
       const scorer = new PartScorer(engine, models, pool, inputs);
       // Parts are pipelined over three connections: while part k is read into the plan and the
       // model, part k-1 is written and then part k+1 staged (read, joined). Slots k mod 2 keep

@@ -7,6 +7,8 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { FrescoError } from '../errors/index.js';
+import type { ModelPackage } from '../models/index.js';
+import type { PythonModelPool } from '../python/batch-pool.js';
 import { BATCH_WORKER_SOURCE } from './worker-source.js';
 
 export interface PoolModel {
@@ -16,6 +18,8 @@ export interface PoolModel {
   path: string;
   input: string;
   outputs: string[];
+  /** Backend `python`: the package, run by Python worker processes (src/python) instead of threads. */
+  python?: ModelPackage;
 }
 
 export interface PoolOptions {
@@ -23,6 +27,8 @@ export interface PoolOptions {
   workers?: number;
   /** ONNX Runtime intra-op threads per worker (default 1). */
   intraOpThreads?: number;
+  /** Rows per batch (sizes a Python worker's shared-memory slot). Default 65536. */
+  batchRows?: number;
 }
 
 export interface ModelOutput {
@@ -56,6 +62,9 @@ interface Slot {
 
 export class InferencePool {
   private readonly slots: Slot[] = [];
+  /** Python models by key: their worker processes (as many as `workers`). */
+  private readonly python = new Map<string, PythonModelPool>();
+  private workers = 1;
   private nextId = 1;
   private closed = false;
 
@@ -66,9 +75,16 @@ export class InferencePool {
     const pool = new InferencePool();
     const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
     const count = Math.max(1, Math.floor(options.workers ?? 1));
+    pool.workers = count;
+    const onnx = models.filter((m) => !m.python);
     try {
+      for (const m of models) {
+        if (!m.python) continue;
+        const { PythonModelPool } = await import('../python/batch-pool.js');
+        pool.python.set(m.key, await PythonModelPool.open(m.python, count, options.batchRows ?? 65536));
+      }
       await Promise.all(
-        Array.from({ length: count }, async () => {
+        Array.from({ length: onnx.length ? count : 0 }, async () => {
           const worker = new Worker(BATCH_WORKER_SOURCE, { eval: true, workerData: { ortPath, intraOpThreads: options.intraOpThreads ?? 1 } });
           const slot: Slot = { worker, busy: 0, pending: new Map() };
           pool.slots.push(slot);
@@ -79,7 +95,7 @@ export class InferencePool {
             };
             worker.once('message', onMessage);
             worker.once('error', reject);
-            worker.postMessage({ type: 'open', models });
+            worker.postMessage({ type: 'open', models: onnx });
           });
           worker.on('message', (msg: FromWorker) => pool.settle(slot, msg));
           worker.on('error', (error) => pool.failAll(slot, error));
@@ -94,12 +110,14 @@ export class InferencePool {
   }
 
   get size(): number {
-    return this.slots.length;
+    return this.workers;
   }
 
   /** Runs `rows` x `width` float32 features (the first rows*width values of `buffer`, transferred) through model `key`. */
   run(key: string, buffer: ArrayBuffer, rows: number, width: number): Promise<RunResult> {
     if (this.closed) return Promise.reject(new FrescoError('FRESCO_ERR_INTERNAL', 'the inference pool is closed'));
+    const python = this.python.get(key);
+    if (python) return python.run(buffer, rows, width);
     // Least busy worker: batches are similar in size, so this balances well.
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.busy < slot.busy) slot = s;
@@ -129,6 +147,6 @@ export class InferencePool {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await Promise.all([...this.slots.map((s) => s.worker.terminate()), ...[...this.python.values()].map((p) => p.close())]);
   }
 }
