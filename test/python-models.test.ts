@@ -129,11 +129,11 @@ describe('a tensor python model served', () => {
     expect(n.data.map(Number)).toEqual(want.n);
   });
 
-  it('fails a batch whose predict() raises with FRESCO_ERR_PYTHON_PREDICT_FAILED, logs the traceback, and keeps serving', async () => {
+  it('fails a batch whose predict() raises with FRESCO_ERR_PREDICT_FAILED, logs the traceback, and keeps serving', async () => {
     const bad = [-1, 0, 0, 0];
     const k = await kserve(server.port, 'py-tensor', [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: bad }]);
     expect(k.status).toBe(500);
-    expect(JSON.stringify(k.body)).toContain('FRESCO_ERR_PYTHON_PREDICT_FAILED');
+    expect(JSON.stringify(k.body)).toContain('FRESCO_ERR_PREDICT_FAILED');
     expect(JSON.stringify(k.body)).toContain("builtins.ValueError: x[0, 0] is -1, which this model refuses");
     await eventually(() => logs.some((l) => l.includes('Traceback (most recent call last)')) && logs.some((l) => l.includes('line 12, in predict')));
     const ok = await kserve(server.port, 'py-tensor', [{ name: 'x', datatype: 'FP32', shape: [3, 4], data: X }]);

@@ -54,7 +54,7 @@ export const ERROR_CODES = {
   FRESCO_ERR_MODEL_LOAD_FAILED: { summary: 'A model version failed to load or warm up; the version that was serving keeps serving.', exit: 1, http: 422 },
   FRESCO_ERR_PYTHON_ENV_FAILED: { summary: "A Python model package's environment could not be built: pip could not install requirements.txt or the local package (its own words follow), or numpy is missing; nothing was registered.", exit: 1, http: 422 },
   FRESCO_ERR_SYSTEM_PACKAGE_MISSING: { summary: "A system package listed in a Python model package's packages.txt is not installed on this machine (the message names it).", exit: 1, http: 422 },
-  FRESCO_ERR_PYTHON_PREDICT_FAILED: { summary: "A Python model's predict() raised, or returned outputs that do not match the signature; that batch's requests fail and the traceback is in the server log.", exit: 1, http: 500 },
+  FRESCO_ERR_PREDICT_FAILED: { summary: "A Python or custom (TypeScript) model's predict() raised, or returned outputs that do not match the signature; that batch's requests fail and the stack trace is in the server log.", exit: 1, http: 500 },
   FRESCO_ERR_PYTHON_WORKER_DIED: { summary: 'The Python worker process running a batch died (a crash, os._exit, an OOM kill); its batch fails, and it is restarted with backoff.', exit: 1, http: 503 },
   FRESCO_ERR_INTERNAL: { summary: 'A bug in Fresco: please report it with the message.', exit: 1, http: 500 },
 } as const satisfies Record<string, ErrorSpec>;

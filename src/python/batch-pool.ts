@@ -71,7 +71,7 @@ export class PythonModelPool {
       return {
         input: buffer,
         outputs: outputs.map((o) => {
-          if (o.dtype === 'string') throw new FrescoError('FRESCO_ERR_PYTHON_PREDICT_FAILED', `output "${o.name}" is not numeric`);
+          if (o.dtype === 'string') throw new FrescoError('FRESCO_ERR_PREDICT_FAILED', `output "${o.name}" is not numeric`);
           const values = o.data instanceof Float32Array ? o.data : Float32Array.from(o.data as ArrayLike<number | bigint>, Number);
           return { name: o.name, dims: o.shape, values };
         }),

@@ -8,7 +8,7 @@
  * src/serving/pool/layout.ts), the doorbell is one byte on the runner's stdin, the answer one
  * byte on its fd 3, and the outputs are read back with one pread. No JSON or pickle per batch.
  *
- * Faults: an exception in predict fails that batch (FRESCO_ERR_PYTHON_PREDICT_FAILED, the
+ * Faults: an exception in predict fails that batch (FRESCO_ERR_PREDICT_FAILED, the
  * traceback in the log); a runner that dies fails only its batch in flight
  * (FRESCO_ERR_PYTHON_WORKER_DIED) and is started again with backoff (0.1 s doubling to 5 s);
  * `onReady` tells the batcher when it takes work again. A first load() that raises, or does not
@@ -200,7 +200,7 @@ export class PythonWorker {
         const length = ctrl[ERR_LEN] as number;
         readSync(this.#fd, this.#staging, HEADER_BYTES, length, HEADER_BYTES);
         const message = decoder.decode(data.subarray(0, length));
-        throw new FrescoError('FRESCO_ERR_PYTHON_PREDICT_FAILED', `predict() raised ${message} (the traceback is in the server log)`);
+        throw new FrescoError('FRESCO_ERR_PREDICT_FAILED', `predict() raised ${message} (the traceback is in the server log)`);
       }
       const outEnd = ctrl[OUT_END] as number;
       const outStart = align8(ctrl[DATA_END] as number);

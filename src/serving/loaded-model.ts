@@ -23,6 +23,10 @@ import type { PredictRequestMsg, TensorMsg } from './protocol/messages.js';
 import type { ModelSettings } from './settings.js';
 import { betweenLoadSteps } from './pace.js';
 import type { PythonWorker } from '../python/worker.js';
+import type { CustomWorker } from './pool/custom-worker.js';
+
+/** What the batcher hands batches to: an ONNX thread, a Python process or a custom model's thread. */
+type BatchWorker = InferenceWorker | PythonWorker | CustomWorker;
 
 export interface PredictResult {
   model: string;
@@ -66,9 +70,9 @@ export class LoadedModel {
   readonly settings: ModelSettings;
   state: ModelState = 'loading';
   provider = 'cpu';
-  readonly #workers: (InferenceWorker | PythonWorker)[] = [];
-  /** Backend `python`: starts one worker process (src/python); undefined for ONNX. */
-  #pythonWorker: (() => PythonWorker) | undefined;
+  readonly #workers: BatchWorker[] = [];
+  /** Backends `python` (a process, src/python) and `custom` (a thread): starts one worker; undefined for ONNX. */
+  #ownWorker: (() => PythonWorker | CustomWorker) | undefined;
   readonly #preparer: InputPreparer;
   readonly #queue: Pending[] = [];
   #queuedRows = 0;
@@ -96,9 +100,6 @@ export class LoadedModel {
     this.#metrics = options.metrics;
     this.#log = options.log.child({ model: options.name, version: options.version });
     this.#outputNames = options.pkg.manifest.signature.outputs.map((o) => o.name);
-    if (options.pkg.manifest.backend === 'custom') {
-      throw new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `${this.name}@${this.version}: the serving runtime runs onnx models; backend "${options.pkg.manifest.backend}" is not served yet`);
-    }
     this.contract = contract;
     const tableKeys = contract ? Object.fromEntries(contract.tables.map((t) => [t.table, t.keys])) : {};
     this.#preparer = inputPreparer(options.pkg.manifest, options.pkg.plan, options.settings.maxBatchSize, options.lookup, compiled, { missingFeatures: options.settings.missingFeatures, tableKeys });
@@ -126,7 +127,13 @@ export class LoadedModel {
         // The environment (built on first use) and packages.txt, before any worker starts.
         const { pythonWorkers } = await import('../python/index.js');
         const self = model;
-        model.#pythonWorker = await pythonWorkers(options.pkg, model.#slotBytes, model.#log, () => self.#schedule());
+        model.#ownWorker = await pythonWorkers(options.pkg, model.#slotBytes, model.#log, () => self.#schedule());
+      } else if (options.pkg.manifest.backend === 'custom') {
+        const [{ CustomWorker }, { loadTimeoutMs }] = await Promise.all([import('./pool/custom-worker.js'), import('../python/index.js')]);
+        const self = model;
+        const { dir, manifest } = options.pkg;
+        const file = resolveInPackage(dir, manifest.model) as string;
+        model.#ownWorker = () => new CustomWorker({ file, dir, manifest, loadTimeoutMs: loadTimeoutMs(), log: self.#log, onReady: () => self.#schedule() });
       }
       await betweenLoadSteps();
       await model.#start();
@@ -138,8 +145,8 @@ export class LoadedModel {
   }
 
   /** An inference worker for this version (a thread from the pool, its session opening). */
-  #worker(providers: string[]): InferenceWorker | PythonWorker {
-    if (this.#pythonWorker) return this.#pythonWorker();
+  #worker(providers: string[]): BatchWorker {
+    if (this.#ownWorker) return this.#ownWorker();
     const { manifest, dir } = this.pkg;
     return new InferenceWorker({
       modelPath: resolveInPackage(dir, manifest.model) as string,
@@ -194,8 +201,8 @@ export class LoadedModel {
    * batches a thread ran.
    */
   async rehearse(threads: number, batches: number, budgetMs: number): Promise<number> {
-    // Spare threads serve ONNX versions; a Python version runs in its own processes.
-    if (this.#pythonWorker) return batches;
+    // Spare threads serve ONNX versions; Python and custom versions run in workers of their own.
+    if (this.#ownWorker) return batches;
     // The provider this version opened with: the ones it fell back from would fail again.
     const workers = Array.from({ length: threads }, () => this.#worker([this.provider]));
     try {
@@ -329,7 +336,7 @@ export class LoadedModel {
     return p;
   }
 
-  async #runBatch(worker: InferenceWorker | PythonWorker, batch: Pending[], rows: number): Promise<void> {
+  async #runBatch(worker: BatchWorker, batch: Pending[], rows: number): Promise<void> {
     this.meters?.batchSize.observe(rows);
     const staging = performance.now();
     let running = staging;
