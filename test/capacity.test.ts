@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { benchServe, findKnee, htmlPage, makePlan, meetsSlo, pointStats, searchMaxRate, type PointStats } from '../src/capacity/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { benchServe, configurations, findKnee, parseSweep, htmlPage, makePlan, meetsSlo, pointStats, searchMaxRate, type PointStats } from '../src/capacity/index.js';
 import { keysFromProject } from '../src/capacity/project-keys.js';
 import { packageRoot } from '../src/package-root.js';
 
@@ -227,13 +227,16 @@ describe('fresco bench serve --project (a dataframe model)', () => {
     return r.stdout;
   };
 
-  it('starts the server itself and draws entity keys from the project, hottest first, present in the online store', async () => {
-    const dir = join(base, 'flights');
+  const dir = join(base, 'flights');
+  beforeAll(() => {
     fresco(base, 'init', dir, '--example', 'flights');
     fresco(base, 'apply', '--project', dir);
     fresco(base, 'dataset', 'build', '--project', dir, '--spec', join(dir, 'dataset.yaml'), '--no-progress');
     fresco(dir, 'train', 'train.yaml');
     fresco(base, 'materialize', '--project', dir, '--end', '2001-01-31T17:00:00Z');
+  }, 180_000);
+
+  it('starts the server itself and draws entity keys from the project, hottest first, present in the online store', async () => {
 
     const keys = await keysFromProject(dir, ['origin']);
     // From the flights source (the event table), not the airports list: frequencies differ.
@@ -249,4 +252,28 @@ describe('fresco bench serve --project (a dataframe model)', () => {
     expect(out.points[0].ok).toBe(100);
     expect(out.peakRssMb).toBeGreaterThan(10);
   }, 180_000);
+
+  it('--sweep searches each combination on a server of its own, started with those settings, and ranks them', () => {
+    const out = JSON.parse(fresco(base, 'bench', 'serve', 'flights-delay@production', '--project', dir, '--sweep', 'instances=1,2', '--sweep', 'max-queue-delay=0,2', '--start-rate', '100', '--max-rate', '200', '--bisections', '1', '--duration', '500ms', '--warmup', '200ms', '--slo', 'p99=500ms', '--json'));
+    expect(out.ranked).toHaveLength(4);
+    for (const e of out.ranked) {
+      // The settings reached the server: its own /config reports them.
+      expect(e.applied.instances).toBe(e.settings.instances);
+      expect(e.applied.maxQueueDelayUs).toBe(e.settings.maxQueueDelayMs * 1000);
+      expect(e.maxRate).toBeGreaterThan(0);
+    }
+    const rates = out.ranked.map((e: { maxRate: number }) => e.maxRate);
+    expect([...rates].sort((a, b) => b - a)).toEqual(rates);
+  }, 180_000);
+});
+
+describe('--sweep parsing', () => {
+  it('expands every combination and refuses unknown settings and oversized spaces', () => {
+    const c = configurations(parseSweep(['instances=1,2', 'max-batch-size=8,64', 'transport=ws,kserve']));
+    expect(c).toHaveLength(8);
+    expect(c).toContainEqual({ settings: { instances: 2, maxBatchSize: 8 }, transport: 'kserve' });
+    expect(() => parseSweep(['threads=1'])).toThrow(/sweepable are instances, max-batch-size, max-queue-delay, intra-op-threads, transport/);
+    expect(() => parseSweep(['instances=1.5'])).toThrow(/not a whole number/);
+    expect(() => configurations(parseSweep(['instances=1,2,3,4,5,6', 'max-batch-size=1,2,4,8,16,32']))).toThrow(/36 combinations; at most 32/);
+  });
 });

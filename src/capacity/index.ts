@@ -9,3 +9,4 @@ export { pointStats, meetsSlo, quantile, type PointStats, type Slo, type Request
 export { runLoadPoint, loadgenBinary, type LoadPoint } from './loadgen.js';
 export { curveTable, planTable, htmlPage, curveSvg } from './report.js';
 export { readModelShape, makeInputs, bodiesFor, type Transport, type ModelShape } from './requests.js';
+export { sweep, parseSweep, configurations, sweepTable, type SweepResult, type SweepEntry, type SweepSpace } from './sweep.js';

@@ -37,6 +37,8 @@ export interface BenchServeOptions extends ShapeOptions {
   instances?: number;
   serveArgs?: string[];
   onPoint?: (p: MeasuredPoint, met: boolean) => void;
+  /** Called once the server answers, before any load (the sweep reads the applied settings). */
+  onServerReady?: (httpBase: string) => Promise<void>;
 }
 
 export interface MeasuredPoint extends PointStats {
@@ -101,6 +103,7 @@ export async function benchServe(o: BenchServeOptions): Promise<BenchServeResult
   try {
     const transport: Transport = o.transport ?? (o.url?.startsWith('http') ? 'http' : 'ws');
     const shape = await readModelShape(target.httpBase, o.ref);
+    await o.onServerReady?.(target.httpBase);
     const shapeOptions: ShapeOptions = { ...o, keys: { ...o.keys }, keyWeights: { ...o.keyWeights } };
     const keySources: Record<string, string> = {};
     const missing = shape.entityKeys.filter((k) => !o.keys?.[k]?.length);

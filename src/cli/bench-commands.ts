@@ -40,6 +40,7 @@ interface ServeBenchFlags {
   html?: string;
   maxBatchSize?: number;
   instances?: number;
+  sweep?: string[];
 }
 
 export function registerBenchCommands(program: Command, io: Io): void {
@@ -67,9 +68,11 @@ export function registerBenchCommands(program: Command, io: Io): void {
     .option('--html <file>', 'write the curve and plan as an HTML page (inline SVG)')
     .option('--max-batch-size <n>', 'with --project: the server\'s max batch size', positive('--max-batch-size'))
     .option('--instances <n>', 'with --project: inference workers per model', positive('--instances'))
+    .option('--sweep <name=v1,v2>', 'with --project: search every combination of instances, max-batch-size, max-queue-delay (ms), intra-op-threads, transport (repeatable), ranked by rate at the SLO and by rate per core', collect)
     .action(async (ref: string, f: ServeBenchFlags, cmd: Command) => {
       const json = Boolean(cmd.optsWithGlobals().json);
       const c = await import('../capacity/index.js');
+      // (--sweep with --target-rate plans from the top-ranked configuration.)
       const transport = f.transport;
       if (transport !== undefined && !['ws', 'http', 'kserve'].includes(transport)) throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `--transport "${transport}": use ws, http or kserve`);
       const rates = f.rate?.split(',').map((r) => positive('--rate')(r.trim()));
@@ -80,7 +83,9 @@ export function registerBenchCommands(program: Command, io: Io): void {
       }));
       const fields = Object.fromEntries((f.field ?? []).map((x) => parseAssignment(x, '--field')).map(([k, v]) => [k, typeof v === 'number' ? v : String(v)]));
       if (rates && f.targetRate !== undefined) throw new FrescoError('FRESCO_ERR_USAGE', '--target-rate plans from a search: leave out --rate');
-      const result = await c.benchServe({
+      if (f.sweep && rates) throw new FrescoError('FRESCO_ERR_USAGE', '--sweep searches each configuration: leave out --rate');
+      const space = f.sweep ? c.parseSweep(f.sweep) : undefined;
+      const options: Parameters<typeof c.benchServe>[0] = {
         ref,
         ...(f.url ? { url: f.url } : {}),
         ...(f.project ? { project: f.project } : {}),
@@ -102,7 +107,19 @@ export function registerBenchCommands(program: Command, io: Io): void {
         ...(f.maxBatchSize !== undefined ? { maxBatchSize: f.maxBatchSize } : {}),
         ...(f.instances !== undefined ? { instances: f.instances } : {}),
         onPoint: (p, met) => io.err(`fresco bench: ${p.rate} req/s: p50 ${p.p50.toFixed(2)} ms, p99 ${p.p99.toFixed(2)} ms, ${p.errors} errors, ${p.rejected} 429s${rates ? '' : met ? ' (meets the SLO)' : ' (misses the SLO)'}`),
-      });
+      };
+      if (space) {
+        const { targetRate: _ignored, ...rest } = options;
+        const swept = await c.sweep(rest, space, (e) => io.err(`fresco bench: ${JSON.stringify(e.settings)}${e.transport ? ` ${e.transport}` : ''}: ${Math.round(e.maxRate)} req/s at the SLO`));
+        const top = swept.ranked[0]?.best;
+        const plan =
+          f.targetRate !== undefined && top
+            ? c.makePlan({ targetRate: f.targetRate, maxRatePerReplica: swept.ranked[0]!.maxRate, ...(f.headroom !== undefined ? { headroom: f.headroom } : {}), ...(swept.ranked[0]!.cores !== undefined ? { busyCores: swept.ranked[0]!.cores } : {}), machineCores: (await import('node:os')).cpus().length, ...(swept.ranked[0]!.rssMb !== undefined ? { rssMb: swept.ranked[0]!.rssMb } : {}), slo: c.sloLabel(options.slo) })
+            : undefined;
+        printData(io, json, { ...swept, ...(plan ? { plan } : {}) }, () => [`${ref}: configurations ranked by rate at SLO ${c.sloLabel(options.slo)}`, c.sweepTable(swept), ...(plan ? [`with the top configuration's settings:`, c.planTable(plan)] : [])].join('\n'));
+        return;
+      }
+      const result = await c.benchServe(options);
       if (f.html) {
         const search = result.search ?? { points: result.points };
         writeFileSync(f.html, c.htmlPage({ title: `fresco bench serve ${ref} (${result.transport})`, slo: { label: result.slo.label, ms: result.slo.ms }, search, ...(result.plan ? { plan: result.plan } : {}) }));
