@@ -164,6 +164,16 @@ export function registerModelsCommands(program: Command, io: Io): void {
       printData(io, json(), out, () => `exported ${out.name}@${out.version} to ${out.file} (${out.packageChecksum})`);
     });
 
+  models
+    .command('try <dir>')
+    .description('run a package folder once, without a server or a registry (docs/python-models.md)')
+    .requiredOption('--input <file>', 'JSON: tensors by input name ({"x": [[1, 2]]}) or a list of rows for dataframe packages')
+    .action(async (dir: string, o: { input: string }) => {
+      const { tryPackage } = await import('../python/try.js');
+      const result = await tryPackage(resolve(dir), o.input);
+      printData(io, json(), result, () => Object.entries(result.outputs).map(([name, t]) => `${name} [${t.shape.join(', ')}]: ${JSON.stringify(t.data)}`).join('\n'));
+    });
+
   withLocation(models.command('archive <name> <version>'))
     .description('archive a version: readable by number, no longer the latest, cannot take aliases')
     .action(async (name: string, version: string, o: RegistryOptions) => {
