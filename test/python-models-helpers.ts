@@ -16,7 +16,7 @@ process.env.FRESCO_PYTHON_ENVS ??= join(toolsDir(), 'python-envs');
 
 export const REQUIREMENTS = 'numpy==2.2.6\npandas==2.2.3\n';
 
-/** A tensor model: y = x @ W + b (float32 [batch, 2]) and n = the row's count of positives (int64). -1 in x[0,0] raises. */
+/** A tensor model: y = x @ W + b (float32 [batch, 2]) and n = the row's count of positives (int64). -1 in x[0,0] raises; -2 ends the process. */
 export const TENSOR_MODEL = `
 import numpy as np
 
@@ -29,6 +29,8 @@ class Model:
         x = inputs["x"]
         if x[0, 0] == -1:
             raise ValueError("x[0, 0] is -1, which this model refuses")
+        if x[0, 0] == -2:
+            __import__("os")._exit(1)  # a worker that dies in the middle of a batch
         return {"y": (x @ self.w + self.b).astype(np.float32), "n": (x > 0).sum(axis=1).astype(np.int64)}
 `;
 

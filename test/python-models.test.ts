@@ -152,11 +152,29 @@ describe('a tensor python model served', () => {
       return now.length === 2 && !now.includes(before[0]!);
     }, 60_000);
     expect(logs.some((l) => l.includes('python worker died (signal SIGKILL); restarting'))).toBe(true);
+    const metrics = await (await fetch(`${base(server.port)}/metrics`)).text();
+    expect(metrics).toContain('fresco_worker_restarts_total{model="py-tensor",version="1"} 1');
     for (let i = 0; i < 8; i++) {
       const k = await kserve(server.port, 'py-tensor', [{ name: 'x', datatype: 'FP32', shape: [3, 4], data: X }]);
       expect(k.status).toBe(200);
       expect(k.body.outputs.find((o: { name: string }) => o.name === 'y').data).toEqual(want.y);
     }
+  }, 90_000);
+
+  it('a worker that exits in the middle of a batch fails only that batch (FRESCO_ERR_PYTHON_WORKER_DIED); the other worker keeps serving', async () => {
+    const before = runnerPids();
+    expect(before).toHaveLength(2);
+    const k = await kserve(server.port, 'py-tensor', [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [-2, 0, 0, 0] }]);
+    expect(k.status).toBe(503);
+    expect(JSON.stringify(k.body)).toContain('FRESCO_ERR_PYTHON_WORKER_DIED');
+    // Served meanwhile by the worker that did not die (or the restarted one): never an error.
+    for (let i = 0; i < 4; i++) expect((await kserve(server.port, 'py-tensor', [{ name: 'x', datatype: 'FP32', shape: [3, 4], data: X }])).status).toBe(200);
+    await eventually(() => runnerPids().length === 2, 60_000);
+    const after = runnerPids();
+    expect(after.filter((p) => before.includes(p))).toHaveLength(1);
+    expect(logs.some((l) => l.includes('python worker died (exit code 1); restarting'))).toBe(true);
+    const metrics = await (await fetch(`${base(server.port)}/metrics`)).text();
+    expect(metrics).toContain('fresco_worker_restarts_total{model="py-tensor",version="1"} 2');
   }, 90_000);
 
   it('a new version whose load() raises, or hangs past the load timeout, never takes traffic: the old one keeps serving', async () => {

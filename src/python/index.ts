@@ -36,7 +36,7 @@ export function runnerConfig(pkg: ModelPackage): Record<string, unknown> {
  * Everything a served Python version needs before its workers start: the environment (built on
  * first use, cached) and the system packages of packages.txt. Returns a worker factory.
  */
-export async function pythonWorkers(pkg: ModelPackage, slotBytes: number, log: Logger, onReady: () => void): Promise<() => PythonWorker> {
+export async function pythonWorkers(pkg: ModelPackage, slotBytes: number, log: Logger, onReady: () => void, onDied?: () => void): Promise<() => PythonWorker> {
   const env = await ensurePythonEnv(pkg.dir, pkg.manifest);
   const packagesTxt = resolveInPackage(pkg.dir, 'packages.txt');
   if (packagesTxt && Object.hasOwn(pkg.manifest.files, 'packages.txt')) await checkSystemPackages(systemPackages(readFileSync(packagesTxt, 'utf8')));
@@ -50,6 +50,7 @@ export async function pythonWorkers(pkg: ModelPackage, slotBytes: number, log: L
     loadTimeoutMs: loadTimeoutMs(),
     log: log.child({ pythonEnv: env.key }),
     onReady,
+    ...(onDied ? { onDied } : {}),
   };
   return () => new PythonWorker(options);
 }

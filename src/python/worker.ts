@@ -41,6 +41,8 @@ export interface PythonWorkerOptions {
   log: Logger;
   /** Called whenever a (re)started runner is ready for batches. */
   onReady?: () => void;
+  /** Called when a runner that had loaded dies (it is then restarted): the restart metric. */
+  onDied?: () => void;
 }
 
 let nextSlot = 0;
@@ -149,6 +151,7 @@ export class PythonWorker {
         return;
       }
       log.error({ pid: child.pid, code, signal, restartInMs: this.#backoffMs }, `python worker died (${why}); restarting`);
+      this.#options.onDied?.();
       this.#restartTimer = setTimeout(() => {
         this.#restartTimer = undefined;
         if (this.#closed) return;

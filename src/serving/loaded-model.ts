@@ -127,13 +127,13 @@ export class LoadedModel {
         // The environment (built on first use) and packages.txt, before any worker starts.
         const { pythonWorkers } = await import('../python/index.js');
         const self = model;
-        model.#ownWorker = await pythonWorkers(options.pkg, model.#slotBytes, model.#log, () => self.#schedule());
+        model.#ownWorker = await pythonWorkers(options.pkg, model.#slotBytes, model.#log, () => self.#schedule(), () => self.#restarted());
       } else if (options.pkg.manifest.backend === 'custom') {
         const [{ CustomWorker }, { loadTimeoutMs }] = await Promise.all([import('./pool/custom-worker.js'), import('../python/index.js')]);
         const self = model;
         const { dir, manifest } = options.pkg;
         const file = resolveInPackage(dir, manifest.model) as string;
-        model.#ownWorker = () => new CustomWorker({ file, dir, manifest, loadTimeoutMs: loadTimeoutMs(), log: self.#log, onReady: () => self.#schedule() });
+        model.#ownWorker = () => new CustomWorker({ file, dir, manifest, loadTimeoutMs: loadTimeoutMs(), log: self.#log, onReady: () => self.#schedule(), onDied: () => self.#restarted() });
       }
       await betweenLoadSteps();
       await model.#start();
@@ -156,6 +156,11 @@ export class LoadedModel {
       outputNames: this.#outputNames,
       slotBytes: this.#slotBytes,
     });
+  }
+
+  /** A Python or custom worker died while serving (it restarts itself): counted in /metrics. */
+  #restarted(): void {
+    this.#metrics?.workerRestarts.inc({ model: this.name, version: String(this.version) });
   }
 
   /** Bytes of a worker's slot: the setting, or enough for a full batch of this signature. */

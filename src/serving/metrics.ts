@@ -149,6 +149,7 @@ export class ServingMetrics {
   });
   readonly swaps = new Counter({ name: 'fresco_swaps_total', help: 'Hot swaps, by model and outcome (ok, failed).', labelNames: ['model', 'outcome'], registers: [this.registry] });
   readonly shadow = new Counter({ name: 'fresco_shadow_requests_total', help: 'Requests mirrored to a shadow version, by outcome (ok, error, dropped).', labelNames: ['model', 'version', 'outcome'], registers: [this.registry] });
+  readonly workerRestarts = new Counter({ name: 'fresco_worker_restarts_total', help: 'Python and custom model workers that died while serving and were restarted, by model and version.', labelNames: ['model', 'version'], registers: [this.registry] });
   readonly loaded = new Gauge({ name: 'fresco_model_versions_loaded', help: 'Model versions loaded and serving.', registers: [this.registry] });
 
   /** Utilization sources, sampled at scrape time. */

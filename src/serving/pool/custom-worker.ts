@@ -71,6 +71,8 @@ export interface CustomWorkerOptions {
   loadTimeoutMs: number;
   log: Logger;
   onReady?: () => void;
+  /** Called when a thread that had loaded dies (it is then restarted): the restart metric. */
+  onDied?: () => void;
 }
 
 type FromThread =
@@ -164,6 +166,7 @@ export class CustomWorker {
         return;
       }
       log.error({ code, restartInMs: this.#backoffMs }, 'custom model worker died; restarting');
+      this.#options.onDied?.();
       this.#restartTimer = setTimeout(() => {
         this.#restartTimer = undefined;
         if (this.#closed) return;
