@@ -159,10 +159,30 @@ def as_outputs(config, result, rows):
     return arrays, codes
 
 
+def die_with_parent():
+    """Linux: the kernel kills this process when Fresco dies, even inside a hung load() or predict()."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass  # elsewhere: the runner still ends at the doorbell's end of file
+
+
 def main():
     if sys.byteorder != "little":
         raise SystemExit("fresco_runner: the slot is little-endian; this machine is not")
+    parent = os.getppid()
+    die_with_parent()
+    if os.getppid() != parent:
+        return  # the parent died before the death signal was armed
     config = json.loads(os.environ["FRESCO_RUNNER_CONFIG"])
+    if config.get("memory_limit_mb"):
+        import resource
+
+        limit = int(config["memory_limit_mb"]) << 20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))  # an allocation past it raises MemoryError
     reply = os.fdopen(3, "wb", buffering=0)
     slot = Slot(4)
     model = load_model(config)

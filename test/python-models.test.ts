@@ -329,3 +329,24 @@ describe('a dataframe python model served', () => {
     }
   }, 600_000);
 });
+
+describe('a python model with a memory limit', () => {
+  it('fails a batch that allocates past memoryLimitMb with MemoryError, and keeps serving', async () => {
+    const dir = join(root, 'tensor-greedy');
+    await writeTensorPackage(dir, { name: 'py-greedy', model: TENSOR_MODEL.replace('        x = inputs["x"]\n', '        x = inputs["x"]\n        if x[0, 0] == -3:\n            np.empty(3 << 30, dtype=np.uint8)  # 3 GiB of address space\n') });
+    const registry = ModelRegistry.open(join(root, 'reg-greedy'));
+    await registry.register(dir, { aliases: ['production'] });
+    const server = new FrescoServer({ port: 0, registry, models: ['py-greedy@production'], logger: pino({ level: 'silent' }), syncIntervalMs: 0, defaults: { timeoutMs: 30_000 }, modelSettings: { 'py-greedy': { memoryLimitMb: 2048 } } });
+    try {
+      await server.start();
+      const k = await kserve(server.port, 'py-greedy', [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [-3, 0, 0, 0] }]);
+      expect(k.status).toBe(500);
+      expect(JSON.stringify(k.body)).toContain('FRESCO_ERR_PREDICT_FAILED');
+      expect(JSON.stringify(k.body)).toContain('MemoryError');
+      expect((await kserve(server.port, 'py-greedy', [{ name: 'x', datatype: 'FP32', shape: [3, 4], data: X }])).status).toBe(200);
+    } finally {
+      await server.close();
+      registry.close();
+    }
+  }, 120_000);
+});

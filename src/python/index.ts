@@ -36,11 +36,11 @@ export function runnerConfig(pkg: ModelPackage): Record<string, unknown> {
  * Everything a served Python version needs before its workers start: the environment (built on
  * first use, cached) and the system packages of packages.txt. Returns a worker factory.
  */
-export async function pythonWorkers(pkg: ModelPackage, slotBytes: number, log: Logger, onReady: () => void, onDied?: () => void): Promise<() => PythonWorker> {
+export async function pythonWorkers(pkg: ModelPackage, slotBytes: number, log: Logger, onReady: () => void, onDied?: () => void, memoryLimitMb?: number): Promise<() => PythonWorker> {
   const env = await ensurePythonEnv(pkg.dir, pkg.manifest);
   const packagesTxt = resolveInPackage(pkg.dir, 'packages.txt');
   if (packagesTxt && Object.hasOwn(pkg.manifest.files, 'packages.txt')) await checkSystemPackages(systemPackages(readFileSync(packagesTxt, 'utf8')));
-  const config = runnerConfig(pkg);
+  const config = { ...runnerConfig(pkg), ...(memoryLimitMb ? { memory_limit_mb: memoryLimitMb } : {}) };
   const options = {
     python: env.python,
     config,

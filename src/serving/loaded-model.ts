@@ -127,7 +127,7 @@ export class LoadedModel {
         // The environment (built on first use) and packages.txt, before any worker starts.
         const { pythonWorkers } = await import('../python/index.js');
         const self = model;
-        model.#ownWorker = await pythonWorkers(options.pkg, model.#slotBytes, model.#log, () => self.#schedule(), () => self.#restarted());
+        model.#ownWorker = await pythonWorkers(options.pkg, model.#slotBytes, model.#log, () => self.#schedule(), () => self.#restarted(), options.settings.memoryLimitMb);
       } else if (options.pkg.manifest.backend === 'custom') {
         const [{ CustomWorker }, { loadTimeoutMs }] = await Promise.all([import('./pool/custom-worker.js'), import('../python/index.js')]);
         const self = model;

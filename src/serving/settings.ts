@@ -30,6 +30,8 @@ export const modelSettingsSchema = z.strictObject({
    * FRESCO_ERR_FEATURES_MISSING; the other rows are answered.
    */
   missingFeatures: z.enum(['serve', 'fail']).default('serve'),
+  /** Python models: the address-space limit (RLIMIT_AS) of each worker process, in MiB; none by default. */
+  memoryLimitMb: z.number().int().min(64).max(1 << 22).optional(),
 });
 
 export type ModelSettings = z.output<typeof modelSettingsSchema>;
