@@ -11,6 +11,7 @@ Channels (set up by the parent, never by the user's code):
                  b"E" failed (the message is in the slot).
   fd 4           the slot: a file in /dev/shm (already unlinked by Fresco), mapped here.
   stdout/stderr  the model's own prints and the tracebacks: Fresco copies them into its log.
+  FRESCO_RUNNER_PARENT (environment): Fresco's pid, to notice a parent gone before start.
   FRESCO_RUNNER_CONFIG (environment): JSON with the package folder, model file, input kind,
                  input/output names and dtypes, and the dataframe column names. Read once.
 
@@ -173,10 +174,9 @@ def die_with_parent():
 def main():
     if sys.byteorder != "little":
         raise SystemExit("fresco_runner: the slot is little-endian; this machine is not")
-    parent = os.getppid()
     die_with_parent()
-    if os.getppid() != parent:
-        return  # the parent died before the death signal was armed
+    if os.getppid() != int(os.environ.get("FRESCO_RUNNER_PARENT", os.getppid())):
+        return  # Fresco died before the death signal was armed
     config = json.loads(os.environ["FRESCO_RUNNER_CONFIG"])
     if config.get("memory_limit_mb"):
         import resource

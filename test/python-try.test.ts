@@ -1,14 +1,31 @@
 // `fresco models try <dir> --input rows.json` (docs/python-models.md): a package folder run once
 // without a server or a registry, through the serving runtime's path; the answers are predict()'s
 // inside Python (tensor package) and the plan's columns into a Python DataFrame model.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
 import { writeManifest } from '../src/models/index.js';
 import { packageRoot } from '../src/package-root.js';
-import { predictInPython, REQUIREMENTS, writeTensorPackage } from './python-models-helpers.js';
+import { predictInPython, REQUIREMENTS, TENSOR_MODEL, writeTensorPackage } from './python-models-helpers.js';
+import { eventually } from './serving-helpers.js';
+
+/** Runner processes whose parent is `parent`. */
+function runnersOf(parent: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('fresco_runner.py')) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
 
 let root: string;
 beforeAll(() => {
@@ -55,3 +72,25 @@ it('runs a dataframe package on rows of request fields, and names a bad input fi
   expect(bad.code).toBe(2);
   expect(bad.err).toContain('bad.json: a dataframe package takes a list of rows');
 }, 600_000);
+
+it('a runner hung in load() dies with the fresco process that started it (kill -9)', async () => {
+  // load() leaves a marker (its path from the environment), then sleeps.
+  const pkg = await writeTensorPackage(join(root, 'hanging'), { model: `import os, time\n${TENSOR_MODEL.replace('self.w = ', 'open(os.environ["FRESCO_TEST_MARKER"], "w").close()\n        time.sleep(3600)\n        self.w = ')}` });
+  writeFileSync(join(root, 'one.json'), JSON.stringify({ x: [[1, 2, 3, 4]] }));
+  const marker = join(root, 'in-load');
+  const child = spawn(join(packageRoot(), 'bin', 'fresco.js'), ['models', 'try', pkg, '--input', join(root, 'one.json')], { stdio: 'ignore', env: { ...process.env, FRESCO_TEST_MARKER: marker } });
+  try {
+    await eventually(() => existsSync(marker) && runnersOf(child.pid!).length === 1, 60_000);
+    const [runner] = runnersOf(child.pid!);
+    child.kill('SIGKILL');
+    await eventually(() => {
+      try {
+        return readFileSync(`/proc/${runner}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
+      } catch {
+        return true; // reaped
+      }
+    }, 30_000);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}, 120_000);

@@ -99,7 +99,7 @@ export class PythonWorker {
     const { python, config, log } = this.#options;
     const child = spawn(python, [runnerPath()], {
       stdio: ['pipe', 'pipe', 'pipe', 'pipe', this.#fd],
-      env: { ...process.env, FRESCO_RUNNER_CONFIG: JSON.stringify(config), PYTHONUNBUFFERED: '1' },
+      env: { ...process.env, FRESCO_RUNNER_CONFIG: JSON.stringify(config), FRESCO_RUNNER_PARENT: String(process.pid), PYTHONUNBUFFERED: '1' },
     });
     this.#child = child;
     let tail = '';
