@@ -50,6 +50,13 @@ function runnerPids(): number[] {
 }
 
 describe('python packages at registration', () => {
+  it('the image ships the runner and python3 with venv (docker/Dockerfile)', () => {
+    const dockerfile = readFileSync(join(import.meta.dirname, '..', 'docker', 'Dockerfile'), 'utf8');
+    expect(dockerfile).toContain('COPY --from=build /src/python ./python');
+    expect(dockerfile).toMatch(/apt-get install -y --no-install-recommends python3 python3-venv/);
+    expect(dockerfile).toContain('FRESCO_PYTHON_ENVS=/var/lib/fresco/python-envs');
+  });
+
   it('refuses a model.py without a class with load() and predict(), naming the file', async () => {
     await expect(writeTensorPackage(join(root, 'no-class'), { model: 'def predict(inputs):\n    return inputs\n' })).rejects.toMatchObject({
       code: 'FRESCO_ERR_PACKAGE_INVALID',
