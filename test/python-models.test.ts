@@ -136,6 +136,15 @@ describe('a tensor python model served', () => {
     expect(n.data.map(Number)).toEqual(want.n);
   });
 
+  it("describes itself to Triton's tools as a python backend model on CPU instances", async () => {
+    const res = await fetch(`${base(server.port)}/v2/models/py-tensor/config`);
+    expect(res.status).toBe(200);
+    const config = (await res.json()) as { backend: string; platform: string; instance_group: { kind: string; count: number }[] };
+    expect(config.backend).toBe('python');
+    expect(config.platform).toBe('');
+    expect(config.instance_group[0]).toMatchObject({ kind: 'KIND_CPU', count: 2 });
+  });
+
   it('fails a batch whose predict() raises with FRESCO_ERR_PREDICT_FAILED, logs the traceback, and keeps serving', async () => {
     const bad = [-1, 0, 0, 0];
     const k = await kserve(server.port, 'py-tensor', [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: bad }]);

@@ -125,7 +125,8 @@ export class PythonWorker {
           this.#up = true;
           this.#everReady = true;
           this.#backoffMs = 100;
-          resolve?.({ provider: 'python', skipped: [] });
+          // The execution provider, in ONNX's terms: the model's own code on the CPU.
+          resolve?.({ provider: 'cpu', skipped: [] });
           this.#options.onReady?.();
         } else if (c === 'D' || c === 'E') {
           const pending = this.#pending;

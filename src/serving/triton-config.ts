@@ -43,8 +43,9 @@ export function modelConfig(model: LoadedModel): Record<string, unknown> {
   const batch = batched(model, [...meta.inputs, ...meta.outputs]);
   return {
     name: model.name,
-    platform: 'onnxruntime_onnx',
-    backend: 'onnxruntime',
+    // Python packages are Triton's `python` backend's kind; custom (TypeScript) models have no Triton counterpart.
+    platform: model.pkg.manifest.backend === 'onnx' ? 'onnxruntime_onnx' : '',
+    backend: { onnx: 'onnxruntime', python: 'python', custom: 'fresco_custom' }[model.pkg.manifest.backend],
     version_policy: { specific: { versions: [model.version] } },
     max_batch_size: batch ? settings.maxBatchSize : 0,
     input: meta.inputs.map((t) => ({ name: t.name, data_type: dataType(t.datatype), format: 'FORMAT_NONE', ...dims(t, batch), is_shape_tensor: false, allow_ragged_batch: false, optional: false })),

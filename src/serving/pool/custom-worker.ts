@@ -137,7 +137,7 @@ export class CustomWorker {
         this.#up = true;
         this.#everReady = true;
         this.#backoffMs = 100;
-        resolve?.({ provider: 'custom', skipped: [] });
+        resolve?.({ provider: 'cpu', skipped: [] });
         this.#options.onReady?.();
       } else if (m.type === 'failed') {
         failure = m.message;
