@@ -349,10 +349,14 @@ describe('a dataframe python model served', () => {
 describe('a python model with a memory limit', () => {
   it('fails a batch that allocates past memoryLimitMb with MemoryError, and keeps serving', async () => {
     const dir = join(root, 'tensor-greedy');
-    await writeTensorPackage(dir, { name: 'py-greedy', model: TENSOR_MODEL.replace('        x = inputs["x"]\n', '        x = inputs["x"]\n        if x[0, 0] == -3:\n            np.empty(3 << 30, dtype=np.uint8)  # 3 GiB of address space\n') });
+    await writeTensorPackage(dir, { name: 'py-greedy', model: TENSOR_MODEL.replace('        x = inputs["x"]\n', '        x = inputs["x"]\n        if x[0, 0] == -3:\n            np.empty(6 << 30, dtype=np.uint8)  # 6 GiB of address space\n') });
     const registry = ModelRegistry.open(join(root, 'reg-greedy'));
     await registry.register(dir, { aliases: ['production'] });
-    const server = new FrescoServer({ port: 0, registry, models: ['py-greedy@production'], logger: pino({ level: 'silent' }), syncIntervalMs: 0, defaults: { timeoutMs: 30_000 }, modelSettings: { 'py-greedy': { memoryLimitMb: 2048 } } });
+    const server = new FrescoServer({ port: 0, registry, models: ['py-greedy@production'], logger: pino({ level: 'silent' }), syncIntervalMs: 0, defaults: { timeoutMs: 30_000 }, modelSettings: { 'py-greedy': { memoryLimitMb: 4096 } } });
+    // numpy's OpenBLAS reserves address space per core at import: one thread keeps the runner's
+    // own share small on machines with many cores (the limit counts it).
+    const threads = process.env.OPENBLAS_NUM_THREADS;
+    process.env.OPENBLAS_NUM_THREADS = '1';
     try {
       await server.start();
       const k = await kserve(server.port, 'py-greedy', [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [-3, 0, 0, 0] }]);
@@ -361,6 +365,8 @@ describe('a python model with a memory limit', () => {
       expect(JSON.stringify(k.body)).toContain('MemoryError');
       expect((await kserve(server.port, 'py-greedy', [{ name: 'x', datatype: 'FP32', shape: [3, 4], data: X }])).status).toBe(200);
     } finally {
+      if (threads === undefined) delete process.env.OPENBLAS_NUM_THREADS;
+      else process.env.OPENBLAS_NUM_THREADS = threads;
       await server.close();
       registry.close();
     }
