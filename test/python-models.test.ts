@@ -64,6 +64,41 @@ describe('python packages at registration', () => {
     });
   });
 
+  it('stores the environment (key, Python version, pip freeze) with the version, and migrates a schema-1 registry', async () => {
+    const dir = await writeTensorPackage(join(root, 'lineage'));
+    const registry = ModelRegistry.open(join(root, 'reg-lineage'));
+    try {
+      const v = await registry.register(dir);
+      const env = await ensurePythonEnv(dir, (await loadPackage(dir)).manifest);
+      expect(v.environment).toEqual({ key: env.key, python: env.pythonVersion, lock: env.lock });
+      expect(v.environment!.lock).toContain('numpy==2.2.6');
+      expect(v.environment!.python).toMatch(/^3\.\d+\.\d+$/);
+    } finally {
+      registry.close();
+    }
+    // A registry written before the column existed (schema 1) is migrated when opened: old versions
+    // read with no environment, and the column is as immutable as the rest of a version.
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(join(root, 'reg-lineage', 'registry.db'));
+    // Schema 1's trigger did not name the column (shortened here: the migration replaces it whole).
+    db.exec("DROP TRIGGER versions_immutable; ALTER TABLE versions DROP COLUMN environment; CREATE TRIGGER versions_immutable BEFORE UPDATE ON versions WHEN NEW.name IS NOT OLD.name BEGIN SELECT RAISE(ABORT, 'model versions are immutable'); END;");
+    db.pragma('user_version = 1');
+    db.close();
+    const reopened = ModelRegistry.open(join(root, 'reg-lineage'));
+    try {
+      expect(reopened.resolve('py-tensor@1').environment).toBeNull();
+    } finally {
+      reopened.close();
+    }
+    const raw = new Database(join(root, 'reg-lineage', 'registry.db'));
+    try {
+      expect(raw.pragma('user_version', { simple: true })).toBe(2);
+      expect(() => raw.prepare("UPDATE versions SET environment = 'x'").run()).toThrow(/model versions are immutable/);
+    } finally {
+      raw.close();
+    }
+  }, 600_000);
+
   it('refuses a packages.txt line that is not a system package name, naming the line', async () => {
     const dir = join(root, 'bad-packages');
     writeFileSync(join(await writeTensorPackage(dir), 'packages.txt'), 'libgomp1\nrm -rf /\n');

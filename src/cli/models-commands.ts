@@ -78,6 +78,7 @@ function describeVersion(v: ModelVersion, reportPath: string | undefined): strin
     `  datasets:  ${show(v.datasets)}`,
     `  code hash: ${v.codeHash ?? '-'}`,
     `  report:    ${reportPath ?? '-'}`,
+    ...(v.environment ? [`  python:    ${v.environment.python}, environment ${v.environment.key}: ${v.environment.lock.trim().split('\n').join(', ')}`] : []),
   ];
   return lines.join('\n');
 }

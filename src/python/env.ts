@@ -29,6 +29,8 @@ export interface PythonEnv {
   dir: string;
   python: string;
   key: string;
+  /** The base Python's version (part of the key). */
+  pythonVersion: string;
   /** `pip freeze` of the venv. */
   lock: string;
 }
@@ -95,7 +97,7 @@ async function build(pkgDir: string, manifest: Manifest, key: string): Promise<P
   const root = pythonEnvRoot();
   const dir = join(root, key);
   const python = join(dir, 'bin', 'python');
-  if (existsSync(join(dir, LOCK_FILE))) return { dir, python, key, lock: readFileSync(join(dir, LOCK_FILE), 'utf8') };
+  if (existsSync(join(dir, LOCK_FILE))) return { dir, python, key, pythonVersion: await pythonVersion(), lock: readFileSync(join(dir, LOCK_FILE), 'utf8') };
   mkdirSync(root, { recursive: true });
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   const tmpPython = join(tmp, 'bin', 'python');
@@ -120,7 +122,7 @@ async function build(pkgDir: string, manifest: Manifest, key: string): Promise<P
       // Another process built the same environment first: it is as good as ours.
       if (!existsSync(join(dir, LOCK_FILE))) throw error;
     }
-    return { dir, python, key, lock: readFileSync(join(dir, LOCK_FILE), 'utf8') };
+    return { dir, python, key, pythonVersion: await pythonVersion(), lock: readFileSync(join(dir, LOCK_FILE), 'utf8') };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
     rmSync(source, { recursive: true, force: true });

@@ -9,10 +9,21 @@ import { FrescoError } from '../errors/index.js';
 export type Db = Database.Database;
 
 /** Bumped with every schema change; a database from a newer Fresco is refused, not guessed at. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** How long a writer waits for another process's write to finish, in milliseconds. */
 export const BUSY_TIMEOUT_MS = 30_000;
+
+const IMMUTABLE_TRIGGER = `CREATE TRIGGER versions_immutable BEFORE UPDATE ON versions
+WHEN NEW.name IS NOT OLD.name OR NEW.version IS NOT OLD.version OR NEW.created_by IS NOT OLD.created_by
+  OR NEW.created_at IS NOT OLD.created_at OR NEW.package_checksum IS NOT OLD.package_checksum
+  OR NEW.backend IS NOT OLD.backend OR NEW.input_kind IS NOT OLD.input_kind OR NEW.plan_hash IS NOT OLD.plan_hash
+  OR NEW.training_config IS NOT OLD.training_config OR NEW.datasets IS NOT OLD.datasets
+  OR NEW.feature_definitions IS NOT OLD.feature_definitions OR NEW.code_hash IS NOT OLD.code_hash
+  OR NEW.metrics IS NOT OLD.metrics OR NEW.report_checksum IS NOT OLD.report_checksum
+  OR NEW.params_summary IS NOT OLD.params_summary OR NEW.tags IS NOT OLD.tags OR NEW.description IS NOT OLD.description
+  OR NEW.environment IS NOT OLD.environment
+BEGIN SELECT RAISE(ABORT, 'model versions are immutable'); END;`;
 
 const SCHEMA = `
 CREATE TABLE versions (
@@ -35,6 +46,7 @@ CREATE TABLE versions (
   description TEXT,
   archived_at TEXT,
   archived_by TEXT,
+  environment TEXT,
   PRIMARY KEY (name, version)
 ) STRICT;
 
@@ -70,17 +82,16 @@ CREATE TABLE alias_history (
 ) STRICT;
 
 -- Versions are immutable: only archiving may change a row, and rows are never deleted.
-CREATE TRIGGER versions_immutable BEFORE UPDATE ON versions
-WHEN NEW.name IS NOT OLD.name OR NEW.version IS NOT OLD.version OR NEW.created_by IS NOT OLD.created_by
-  OR NEW.created_at IS NOT OLD.created_at OR NEW.package_checksum IS NOT OLD.package_checksum
-  OR NEW.backend IS NOT OLD.backend OR NEW.input_kind IS NOT OLD.input_kind OR NEW.plan_hash IS NOT OLD.plan_hash
-  OR NEW.training_config IS NOT OLD.training_config OR NEW.datasets IS NOT OLD.datasets
-  OR NEW.feature_definitions IS NOT OLD.feature_definitions OR NEW.code_hash IS NOT OLD.code_hash
-  OR NEW.metrics IS NOT OLD.metrics OR NEW.report_checksum IS NOT OLD.report_checksum
-  OR NEW.params_summary IS NOT OLD.params_summary OR NEW.tags IS NOT OLD.tags OR NEW.description IS NOT OLD.description
-BEGIN SELECT RAISE(ABORT, 'model versions are immutable'); END;
+${IMMUTABLE_TRIGGER}
 CREATE TRIGGER versions_no_delete BEFORE DELETE ON versions BEGIN SELECT RAISE(ABORT, 'model versions are never deleted'); END;
 CREATE TRIGGER version_files_immutable BEFORE UPDATE ON version_files BEGIN SELECT RAISE(ABORT, 'model versions are immutable'); END;
+`;
+
+/** Schema 2: a Python package's environment (key, Python version, pip freeze lock) with its version. */
+const MIGRATE_1_TO_2 = `
+ALTER TABLE versions ADD COLUMN environment TEXT;
+DROP TRIGGER versions_immutable;
+${IMMUTABLE_TRIGGER}
 `;
 
 export function openDatabase(file: string): Db {
@@ -102,6 +113,9 @@ export function openDatabase(file: string): Db {
     if (version === 0) {
       db.exec(SCHEMA);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    } else if (version === 1) {
+      db.exec(MIGRATE_1_TO_2);
+      db.pragma('user_version = 2');
     }
   });
   try {

@@ -28,6 +28,8 @@ export interface ModelVersion {
   description: string | null;
   archivedAt: string | null;
   archivedBy: string | null;
+  /** Python packages: the environment they were registered with (key, Python version, `pip freeze`); null otherwise. */
+  environment: { key: string; python: string; lock: string } | null;
   /** Aliases pointing at this version now. */
   aliases: string[];
 }
@@ -69,6 +71,7 @@ export interface VersionRow {
   description: string | null;
   archived_at: string | null;
   archived_by: string | null;
+  environment: string | null;
 }
 
 const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
@@ -96,6 +99,7 @@ export function toVersion(row: VersionRow, manifest: Manifest, files: PackageFil
     description: row.description,
     archivedAt: row.archived_at,
     archivedBy: row.archived_by,
+    environment: parse(row.environment ?? null) as ModelVersion['environment'],
     aliases,
   });
 }

@@ -94,9 +94,9 @@ export class ModelRegistry {
       nextVersion: db.prepare<[string], number>('SELECT COALESCE(MAX(version), 0) + 1 FROM versions WHERE name = ?').pluck(),
       insertVersion: db.prepare(
         `INSERT INTO versions (name, version, created_by, created_at, package_checksum, backend, input_kind, plan_hash, training_config, datasets,
-           feature_definitions, code_hash, metrics, report_checksum, params_summary, tags, description)
+           feature_definitions, code_hash, metrics, report_checksum, params_summary, tags, description, environment)
          VALUES (@name, @version, @created_by, @created_at, @package_checksum, @backend, @input_kind, @plan_hash, @training_config, @datasets,
-           @feature_definitions, @code_hash, @metrics, @report_checksum, @params_summary, @tags, @description)`,
+           @feature_definitions, @code_hash, @metrics, @report_checksum, @params_summary, @tags, @description, @environment)`,
       ),
       insertFile: db.prepare('INSERT INTO version_files (name, version, path, checksum, size) VALUES (?, ?, ?, ?, ?)'),
       upsertAlias: db.prepare(
@@ -151,7 +151,8 @@ export class ModelRegistry {
       const by = options.createdBy ?? defaultUser();
       // A Python package's environment is built (or found in the cache) before anything is
       // stored: a requirement pip cannot install fails the registration (src/python/env.ts).
-      if (pkg.manifest.backend === 'python') await (await import('../python/env.js')).ensurePythonEnv(dir, pkg.manifest);
+      // Its key, Python version and `pip freeze` are stored with the version (lineage).
+      const env = pkg.manifest.backend === 'python' ? await (await import('../python/env.js')).ensurePythonEnv(dir, pkg.manifest) : undefined;
 
       const report = options.reportHtml === undefined ? undefined : this.store.stageBytes(Buffer.from(options.reportHtml, 'utf8'), staging);
       pauseForTest('after-copy');
@@ -182,6 +183,7 @@ export class ModelRegistry {
             params_summary: json(options.paramsSummary),
             tags: JSON.stringify(tags),
             description: options.description ?? pkg.manifest.description ?? null,
+            environment: env ? JSON.stringify({ key: env.key, python: env.pythonVersion, lock: env.lock }) : null,
           });
           for (const f of pkg.files) this.stmts.insertFile.run(name, next, f.path, f.checksum, f.size);
           for (const alias of aliases) this.moveAlias(name, alias, next, by, at);
