@@ -8,6 +8,8 @@
  *    training issue replaces them; the package shape is what matters here.
  *  - mlp-50: tensor input; an ONNX MLP 50-64-1 (Gemm, Relu, Gemm), seeded weights.
  *  - custom-threshold: the custom backend; model.ts compares a score with a threshold it loads.
+ *  - numpy-delay: the python backend (docs/python-models.md); model.py, a numpy logistic over the
+ *    flights plan's named columns (a pandas DataFrame), weights from weights.json.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,6 +65,36 @@ export function mlpOnnx(options: { inputs: number; hidden: number; outputs: numb
   });
   return onnx.ModelProto.encode(model).finish();
 }
+
+const NUMPY_MODEL = `"""A Fresco python model: P(delay) from the flights plan's columns, by a logistic in numpy.
+
+load() reads the weights once; predict() gets a pandas DataFrame whose columns are the plan's
+named outputs, and returns one float32 column per row.
+"""
+import json
+import os
+
+import numpy as np
+
+
+class Model:
+    def load(self, context):
+        with open(os.path.join(context.artifacts, "weights.json")) as f:
+            spec = json.load(f)
+        self.columns = list(spec["weights"])
+        self.weights = np.array([spec["weights"][c] for c in self.columns], dtype=np.float32)
+        self.bias = np.float32(spec["bias"])
+
+    def predict(self, frame):
+        z = frame[self.columns].to_numpy(np.float32) @ self.weights + self.bias
+        return {"delay_probability": (1 / (1 + np.exp(-z))).astype(np.float32).reshape(-1, 1)}
+`;
+
+/** numpy-delay's weights by plan column (hand-set, not trained): evening flights and busy hubs delay more. */
+const NUMPY_WEIGHTS = {
+  bias: -1.2,
+  weights: { hour: 0.04, is_evening: 0.35, is_weekend: -0.1, log_distance_std: 0.08, origin_atl: 0.3, origin_ord: 0.45, origin_dfw: 0.2, origin_lax: 0.1, origin_phx: -0.05 },
+};
 
 const CUSTOM_MODEL = `/**
  * A custom Fresco model: load() runs once when the package is loaded, predict() on every call.
@@ -148,6 +180,27 @@ export async function generateExamples(outDir: string): Promise<Record<string, s
       model: 'model.ts',
       input_kind: 'tensor',
       signature: { inputs: [{ name: 'score', dtype: 'float32', shape: ['batch'] }], outputs: [{ name: 'label', dtype: 'float32', shape: ['batch'] }] },
+    },
+  );
+  out['numpy-delay'] = join(outDir, 'numpy-delay');
+  await writePackage(
+    out['numpy-delay'],
+    {
+      'model.py': NUMPY_MODEL,
+      'requirements.txt': 'numpy==2.2.6\npandas==2.2.3\n',
+      'weights.json': `${JSON.stringify(NUMPY_WEIGHTS, null, 2)}\n`,
+    },
+    {
+      name: 'numpy-delay',
+      description: 'A Python model: P(delay) of a 2001 US flight, a numpy logistic over the flights plan (hand-set weights).',
+      backend: 'python',
+      model: 'model.py',
+      input_kind: 'dataframe',
+      signature: {
+        inputs: [{ name: 'features', dtype: 'float32', shape: ['batch', width] }],
+        outputs: [{ name: 'delay_probability', dtype: 'float32', shape: ['batch', 1] }],
+      },
+      plan,
     },
   );
   return out;

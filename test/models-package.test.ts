@@ -45,7 +45,7 @@ async function rejection(dir: string): Promise<FrescoError> {
 
 describe('example packages', () => {
   it('load with every check passing', async () => {
-    for (const name of ['flights-delay', 'mlp-50', 'custom-threshold']) {
+    for (const name of ['flights-delay', 'mlp-50', 'custom-threshold', 'numpy-delay']) {
       const pkg = await loadPackage(join(examples, name));
       expect(pkg.manifest.name).toBe(name);
       expect(pkg.checksum).toMatch(/^sha256:[0-9a-f]{64}$/);

@@ -94,3 +94,17 @@ it('a runner hung in load() dies with the fresco process that started it (kill -
     child.kill('SIGKILL');
   }
 }, 120_000);
+
+it('runs the committed example package models/numpy-delay (a numpy logistic over the flights plan)', async () => {
+  writeFileSync(join(root, 'flights.json'), JSON.stringify([
+    { date: '2001-03-02T20:15:00Z', distance: 740, origin: 'ORD', destination: 'LGA' },
+    { date: '2001-03-02T08:15:00Z', distance: 740, origin: 'PHX', destination: 'LAX' },
+  ]));
+  const r = await cli(['--json', 'models', 'try', join(packageRoot(), 'models', 'numpy-delay'), '--input', join(root, 'flights.json')]);
+  expect(r.code, r.err).toBe(0);
+  const { shape, data } = JSON.parse(r.out).outputs.delay_probability as { shape: number[]; data: number[] };
+  expect(shape).toEqual([2, 1]);
+  for (const p of data) expect(p > 0 && p < 1).toBe(true);
+  // An evening flight out of O'Hare is likelier delayed than a morning one out of Phoenix (weights.json).
+  expect(data[0]!).toBeGreaterThan(data[1]!);
+}, 600_000);
