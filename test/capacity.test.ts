@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { benchServe, configurations, findKnee, parseSweep, htmlPage, makePlan, meetsSlo, pointStats, searchMaxRate, type PointStats } from '../src/capacity/index.js';
+import { benchServe, configurations, findKnee, parseSweep, planBatch, htmlPage, makePlan, meetsSlo, pointStats, searchMaxRate, type PointStats } from '../src/capacity/index.js';
 import { keysFromProject } from '../src/capacity/project-keys.js';
 import { packageRoot } from '../src/package-root.js';
 
@@ -265,6 +265,18 @@ describe('fresco bench serve --project (a dataframe model)', () => {
     const rates = out.ranked.map((e: { maxRate: number }) => e.maxRate);
     expect([...rates].sort((a, b) => b - a)).toEqual(rates);
   }, 180_000);
+  it('fresco bench batch measures rows/s of batch scoring by worker count and plans a deadline, and passes on a scoring error', () => {
+    const labels = join(dir, 'data', 'labels.parquet');
+    const out = JSON.parse(fresco(base, 'bench', 'batch', 'flights-delay@production', '--project', dir, '--input', labels, '--timestamp', 'date', '--workers', '1', '--rows', '1000', '--deadline', '10m', '--json'));
+    expect(out.measured).toHaveLength(1);
+    expect(out.measured[0].workers).toBe(1);
+    expect(out.measured[0].rows).toBeGreaterThan(10_000);
+    expect(out.measured[0].rowsPerSecond).toBeGreaterThan(0);
+    expect(out.plan.workers).toBe(1);
+    const bad = spawnSync(process.execPath, [join(root, 'bin', 'fresco.js'), 'bench', 'batch', 'flights-delay@production', '--project', dir, '--input', labels, '--workers', '1'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/fresco batch score with 1 worker\(s\) failed: FRESCO_ERR_DATA_INVALID: .*labels\.parquet: no column/);
+  }, 120_000);
 });
 
 describe('--sweep parsing', () => {
@@ -275,5 +287,25 @@ describe('--sweep parsing', () => {
     expect(() => parseSweep(['threads=1'])).toThrow(/sweepable are instances, max-batch-size, max-queue-delay, intra-op-threads, transport/);
     expect(() => parseSweep(['instances=1.5'])).toThrow(/not a whole number/);
     expect(() => configurations(parseSweep(['instances=1,2,3,4,5,6', 'max-batch-size=1,2,4,8,16,32']))).toThrow(/36 combinations; at most 32/);
+  });
+});
+
+describe('fresco bench batch: the plan', () => {
+  const measured = [
+    { workers: 1, rows: 1000, seconds: 1, rowsPerSecond: 10_000 },
+    { workers: 2, rows: 1000, seconds: 0.6, rowsPerSecond: 18_000 },
+    { workers: 4, rows: 1000, seconds: 0.4, rowsPerSecond: 25_000 },
+  ];
+  it('picks the fewest measured workers that finish in time', () => {
+    expect(planBatch(measured, 1_000_000, 100)).toMatchObject({ workers: 1, seconds: 100 });
+    expect(planBatch(measured, 1_000_000, 60)).toMatchObject({ workers: 2 });
+    expect(planBatch(measured, 1_000_000, 50)).toMatchObject({ workers: 4, seconds: 40 });
+  });
+  it('shards over machines when no measured count is enough, without extrapolating past what was measured', () => {
+    const p = planBatch(measured, 10_000_000, 100); // 25,000 rows/s at best: 400 s on one machine
+    expect(p.workers).toBeUndefined();
+    expect(p.shards).toBe(4);
+    expect(p.seconds).toBe(100);
+    expect(p.note).toMatch(/--shard i\/4 and --workers 4/);
   });
 });

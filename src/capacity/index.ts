@@ -10,3 +10,4 @@ export { runLoadPoint, loadgenBinary, type LoadPoint } from './loadgen.js';
 export { curveTable, planTable, htmlPage, curveSvg } from './report.js';
 export { readModelShape, makeInputs, bodiesFor, type Transport, type ModelShape } from './requests.js';
 export { sweep, parseSweep, configurations, sweepTable, type SweepResult, type SweepEntry, type SweepSpace } from './sweep.js';
+export { benchBatch, planBatch, type BatchMeasurement, type BatchPlan } from './batch-bench.js';

@@ -46,6 +46,36 @@ interface ServeBenchFlags {
 export function registerBenchCommands(program: Command, io: Io): void {
   const bench = program.command('bench').description('benchmark a server and plan capacity from it (docs/capacity.md)');
   bench
+    .command('batch <ref>')
+    .description('rows/s of `fresco batch score` by worker count on your input; with --rows and --deadline, the workers needed')
+    .requiredOption('--input <glob>', 'input file or glob (repeatable), as for fresco batch score', collect)
+    .option('--workers <n[,n...]>', 'worker counts to measure (default 1,2,4 up to the cores)')
+    .option('--project <dir>', 'project folder (default: the current folder)')
+    .option('--registry <dir>', 'model registry folder (default <project>/.fresco/registry)')
+    .option('--timestamp <column>', 'passed to fresco batch score: the input column of the as-of time')
+    .option('--rows <n>', 'plan: rows to score', positive('--rows'))
+    .option('--deadline <d>', 'plan: time allowed (10m, 30s, 2h as 120m)')
+    .action(async (ref: string, f: { input: string[]; workers?: string; project?: string; registry?: string; timestamp?: string; rows?: number; deadline?: string }, cmd: Command) => {
+      const json = Boolean(cmd.optsWithGlobals().json);
+      const [c, { cpus }] = await Promise.all([import('../capacity/index.js'), import('node:os')]);
+      if ((f.rows === undefined) !== (f.deadline === undefined)) throw new FrescoError('FRESCO_ERR_USAGE', 'a batch plan needs both --rows and --deadline');
+      const cores = cpus().length;
+      const workers = f.workers ? f.workers.split(',').map((w) => positive('--workers')(w.trim())) : [1, 2, 4].filter((w) => w === 1 || w <= cores);
+      const measured = await c.benchBatch({
+        ref,
+        input: f.input,
+        workers,
+        ...(f.project ? { project: f.project } : {}),
+        ...(f.registry ? { registry: f.registry } : {}),
+        ...(f.timestamp ? { scoreArgs: ['--timestamp', f.timestamp] } : {}),
+        onRun: (m) => io.err(`fresco bench: ${m.workers} worker(s): ${Math.round(m.rowsPerSecond)} rows/s (${m.rows} rows in ${m.seconds.toFixed(2)} s)`),
+      });
+      const plan = f.rows !== undefined ? c.planBatch(measured, f.rows, c.parseDuration(f.deadline!, '--deadline')) : undefined;
+      printData(io, json, { ref, measured, ...(plan ? { plan } : {}) }, () =>
+        [`${ref}: batch scoring on ${cores} core(s)`, ...measured.map((m) => `  ${String(m.workers).padStart(3)} worker(s)  ${Math.round(m.rowsPerSecond)} rows/s`), ...(plan ? [`plan: ${plan.note}`] : [])].join('\n'),
+      );
+    });
+  bench
     .command('serve <ref>')
     .description('open-loop load at fixed rates (--rate) or a search for the highest rate meeting --slo; with --target-rate, a capacity plan')
     .option('--url <url>', 'a running server: ws://host:port or http://host:port')
