@@ -16,9 +16,11 @@ export function registerTrainCommands(program: Command, io: Io): void {
     .option('--no-register', 'train and evaluate only')
     .action(async (file: string, options: { register: boolean }) => {
       // Training (DuckDB, ONNX Runtime, the trainers) is imported when it runs, not for `--help`.
-      const [{ loadTrainConfig }, { trainFromConfig }] = await Promise.all([import('../training/config.js'), import('../training/train.js')]);
+      const [{ loadTrainConfig }, { trainAny }] = await Promise.all([import('../training/config.js'), import('../training/train.js')]);
       const config = loadTrainConfig(file);
-      const result = await trainFromConfig(config, { register: options.register, log: json() ? () => {} : (line) => io.err(line) });
+      const result = await trainAny(config, { register: options.register, log: json() ? () => {} : (line) => io.err(line) });
+      // A Python script's model has no ONNX export: its metrics come from the package itself.
+      const onnxMaxAbsDiff = 'onnxMaxAbsDiff' in result ? result.onnxMaxAbsDiff : null;
       const data = {
         name: config.name,
         version: result.version?.version ?? null,
@@ -26,7 +28,8 @@ export function registerTrainCommands(program: Command, io: Io): void {
         metrics: result.metrics,
         validationMetrics: result.validationMetrics,
         trials: result.trials,
-        onnxMaxAbsDiff: result.onnxMaxAbsDiff,
+        onnxMaxAbsDiff,
+        ...('python' in result ? { python: { script: result.python.script, scriptHash: result.python.scriptHash, environment: result.python.environment.key } } : {}),
         planHash: result.frozen.hash,
         report: result.reportFile ?? null,
         seconds: result.seconds,
@@ -35,7 +38,7 @@ export function registerTrainCommands(program: Command, io: Io): void {
         [
           result.version ? `registered ${result.version.name}@${result.version.version}${result.version.aliases.length ? ` (${result.version.aliases.join(', ')})` : ''}` : `trained ${config.name} (not registered)`,
           table(['metric', 'test', 'validation'], Object.entries(result.metrics).map(([k, v]) => [k, fmt(v), fmt(result.validationMetrics[k] ?? NaN)])),
-          `ONNX Runtime vs trainer: max |diff| ${result.onnxMaxAbsDiff.toExponential(2)}`,
+          onnxMaxAbsDiff !== null ? `ONNX Runtime vs trainer: max |diff| ${onnxMaxAbsDiff.toExponential(2)}` : 'metrics from the package scored through the serving runner',
           result.reportFile ? `report: ${result.reportFile}` : result.version ? `report: stored with the version (fresco models show ${config.name}@${result.version.version})` : '',
         ]
           .filter(Boolean)

@@ -87,6 +87,8 @@ export const trainConfigSchema = z.strictObject({
   algorithm: z.strictObject({
     type: z.string(),
     params: z.record(z.string(), z.unknown()).default({}),
+    /** type python: the training script (relative to this file); docs/python-models.md. */
+    script: z.string().min(1).optional(),
   }),
   split: z
     .strictObject({
@@ -127,9 +129,16 @@ export const trainConfigSchema = z.strictObject({
 
 export type TrainConfigFile = z.output<typeof trainConfigSchema>;
 
+/** A training script's algorithm: `script` resolved; `params` handed to it as they are. */
+export interface PythonAlgorithm {
+  type: 'python';
+  script: string;
+  params: Record<string, unknown>;
+}
+
 /** A validated config with resolved paths and parsed hyper-parameters. */
 export interface TrainConfig extends Omit<TrainConfigFile, 'algorithm'> {
-  algorithm: { type: AlgorithmName; params: GbdtParams | LinearParams };
+  algorithm: { type: AlgorithmName; params: GbdtParams | LinearParams } | PythonAlgorithm;
   /** The config file and the folder its relative paths start from. */
   file: string;
   baseDir: string;
@@ -154,12 +163,33 @@ export function parseTrainConfig(file: string, text: string): TrainConfig {
   const yaml = parseYaml(file, text, trainConfigSchema);
   const raw = yaml.value;
   const type = raw.algorithm.type;
+  if (type === 'python') return parsePythonConfig(file, raw, yaml.locate);
   if (!Object.hasOwn(ALGORITHMS, type)) {
-    throw invalidConfig(file, `unknown algorithm "${type}"; expected one of: ${Object.keys(ALGORITHMS).join(', ')}`, ['algorithm', 'type'], yaml.locate(['algorithm', 'type']));
+    throw invalidConfig(file, `unknown algorithm "${type}"; expected one of: ${Object.keys(ALGORITHMS).join(', ')}, python`, ['algorithm', 'type'], yaml.locate(['algorithm', 'type']));
   }
+  if (raw.algorithm.script !== undefined) throw invalidConfig(file, `script is for algorithm python, not ${type}`, ['algorithm', 'script'], yaml.locate(['algorithm', 'script']));
   const algorithm = type as AlgorithmName;
   const params = parseParams(algorithm, raw.algorithm.params, file, yaml.locate, ['algorithm', 'params']);
+  checkSplit(file, raw, yaml.locate);
+  checkSearchAndTask(file, raw, algorithm, yaml.locate);
+  const baseDir = dirname(resolve(file));
+  return { ...raw, algorithm: { type: algorithm, params }, file: resolve(file), baseDir, projectDir: resolve(baseDir, raw.project ?? '.') };
+}
+
+/** `algorithm: {type: python, script: train.py, params: {...}}`: a script of the user's trains (python-train.ts). */
+function parsePythonConfig(file: string, raw: TrainConfigFile, locate: YamlFile<unknown>['locate']): TrainConfig {
+  const script = raw.algorithm.script;
+  if (script === undefined) throw invalidConfig(file, 'algorithm python needs script: the training script (train.py), relative to this file', ['algorithm'], locate(['algorithm']));
+  if (!script.endsWith('.py')) throw invalidConfig(file, `script "${script}" is not a Python file (.py)`, ['algorithm', 'script'], locate(['algorithm', 'script']));
+  if (raw.search) throw invalidConfig(file, 'search is not run for algorithm python (the script does its own)', ['search'], locate(['search']));
+  checkSplit(file, raw, locate);
+  const baseDir = dirname(resolve(file));
+  return { ...raw, algorithm: { type: 'python', script: resolve(baseDir, script), params: raw.algorithm.params }, file: resolve(file), baseDir, projectDir: resolve(baseDir, raw.project ?? '.') };
+}
+
+function checkSplit(file: string, raw: TrainConfigFile, locate: YamlFile<unknown>['locate']): void {
   const split = raw.split;
+  const yaml = { locate };
   if (split.test_fraction !== undefined && split.test_from !== undefined) {
     throw invalidConfig(file, 'give test_fraction or test_from, not both', ['split'], yaml.locate(['split']));
   }
@@ -169,6 +199,10 @@ export function parseTrainConfig(file: string, text: string): TrainConfig {
   if (split.by === 'random' && split.test_from !== undefined) {
     throw invalidConfig(file, 'test_from needs a time split (by: time)', ['split', 'test_from'], yaml.locate(['split', 'test_from']));
   }
+}
+
+function checkSearchAndTask(file: string, raw: TrainConfigFile, algorithm: AlgorithmName, locate: YamlFile<unknown>['locate']): void {
+  const yaml = { locate };
   if (raw.search) {
     for (const [key, value] of Object.entries(raw.search.space)) {
       const at: KeyPath = ['search', 'space', key];
@@ -191,8 +225,6 @@ export function parseTrainConfig(file: string, text: string): TrainConfig {
   if ((raw.task === 'binary') !== (algorithm !== 'linear') && algorithm !== 'gbdt') {
     throw invalidConfig(file, `algorithm ${algorithm} does not fit task ${raw.task}: use logistic for binary, linear for regression (gbdt does both)`, ['algorithm', 'type'], yaml.locate(['algorithm', 'type']));
   }
-  const baseDir = dirname(resolve(file));
-  return { ...raw, algorithm: { type: algorithm, params }, file: resolve(file), baseDir, projectDir: resolve(baseDir, raw.project ?? '.') };
 }
 
 export function loadTrainConfig(file: string): TrainConfig {

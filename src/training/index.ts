@@ -1,6 +1,6 @@
 /** Training (docs/training.md): train.yaml, linear/logistic regression and GBDT, ONNX export, evaluation, reports, search, reproduction. */
 export { ALGORITHMS, gbdtParamsSchema, linearParamsSchema, loadTrainConfig, parseTrainConfig, trainConfigSchema, type AlgorithmName, type GbdtParams, type LinearParams, type TrainConfig } from './config.js';
-export { trainFromConfig, ONNX_TOLERANCE, type TrainOptions, type TrainResult, type Trial } from './train.js';
+export { trainAny, trainFromConfig, ONNX_TOLERANCE, type PythonTrainResult, type TrainOptions, type TrainResult, type Trial } from './train.js';
 export { trainGbdt, type Matrix as TrainingMatrix } from './gbdt.js';
 export { trainLinear } from './linear.js';
 export { linearOnnx, treeEnsembleOnnx } from './onnx-export.js';

@@ -157,6 +157,7 @@ export interface ReportInput {
   evaluation: ClassificationEval | RegressionEval;
   validationMetrics: Record<string, number>;
   names: string[];
+  /** Per column (empty: no importance chart, as for a Python script's model). */
   importance: number[];
   /** Linear models: signed coefficients, shown instead of the importance chart. */
   coefficients?: TrainedModel['coefficients'];
@@ -189,7 +190,7 @@ export function renderReport(r: ReportInput): string {
     charts.push(fixBars(frame('Residuals (prediction - label)', 'residual', 'rows', bars(e.residuals.counts, '#4c78a8', e.residuals.from, e.residuals.to), [e.residuals.from, e.residuals.to], [0, ymax]), H - M.b));
   }
   const coefficients = r.coefficients ? coefficientSection(r.names, r.coefficients, r.task) : undefined;
-  charts.push(coefficients ? coefficients.chart : importanceChart(r.names, r.importance));
+  if (coefficients || r.importance.length) charts.push(coefficients ? coefficients.chart : importanceChart(r.names, r.importance));
   let tables = coefficients?.table ?? '';
   if (r.task === 'binary') {
     const e = r.evaluation as ClassificationEval;

@@ -18,7 +18,8 @@ import { writeManifest } from '../models/package.js';
 import { compilePlan } from '../plan/index.js';
 import { ModelRegistry, type ModelVersion } from '../registry/index.js';
 import { removeLeftoverScratchDirs, removeLeftoverTemporariesOf, scratchDir, temporarySibling } from '../util/leftovers.js';
-import { type LinearParams, type GbdtParams, type TrainConfig } from './config.js';
+import { type LinearParams, type GbdtParams, type PythonAlgorithm, type TrainConfig } from './config.js';
+import { trainWithScript } from './python-train.js';
 import { trainingCodeHash, GBDT_ENGINE } from './code-hash.js';
 import { datasetSchema, labelValues, readTrainingColumns, resolveDataset, type ResolvedDataset, type Split, splitRows, takeMatrixRows, takeRows, takeValues } from './data.js';
 import { type Matrix, trainGbdt } from './gbdt.js';
@@ -70,6 +71,9 @@ export interface TrainResult {
   matrices?: { train: Matrix; valid: Matrix; test: Matrix; names: string[] };
 }
 
+/** A training script's result (algorithm python): no trainer model or ONNX, the package is the model. */
+export type PythonTrainResult = Omit<TrainResult, 'model' | 'onnx' | 'onnxMaxAbsDiff' | 'matrices'> & { python: { script: string; scriptHash: string; environment: { key: string; python: string; lock: string } } };
+
 /** Largest difference allowed between ONNX Runtime (f32) and the trainer (f64) before training fails. */
 export const ONNX_TOLERANCE = 1e-4;
 
@@ -92,7 +96,14 @@ function checkClasses(y: Float64Array, part: string, file: string, label: string
   }
 }
 
+/** Built-in algorithms only (reproduce, benchmarks, examples rely on the trainer's model and ONNX). */
 export async function trainFromConfig(config: TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
+  if (config.algorithm.type === 'python') throw new FrescoError('FRESCO_ERR_INVALID_ARGUMENT', `${config.file}: algorithm python (a training script) is not replayed by reproduce; it has no built-in model or ONNX export to compare`, { location: { file: config.file, key: 'algorithm.type' } });
+  return (await trainAny(config, options)) as TrainResult;
+}
+
+/** `fresco train`: any algorithm, built-in or a Python script. */
+export async function trainAny(config: TrainConfig, options: TrainOptions = {}): Promise<TrainResult | PythonTrainResult> {
   const log = options.log ?? (() => {});
   const seconds: Record<string, number> = {};
   const clock = (name: string, started: number) => (seconds[name] = Number(((performance.now() - started) / 1000).toFixed(3)));
@@ -136,6 +147,8 @@ export async function trainFromConfig(config: TrainConfig, options: TrainOptions
   const test = part(split.test);
   clock('features', t);
   log(`features: ${k} columns from ${spec.outputs.length} spec outputs, plan ${frozen.hash}`);
+
+  if (config.algorithm.type === 'python') return trainPython(config as TrainConfig & { algorithm: PythonAlgorithm }, options, { dataset, table, split, frozen, names, train, valid, test, seconds, log });
 
   // 3. Trials: every combination (grid) or draw (random); GBDT early-stops on the validation rows.
   const metricName = searchMetric(config.task);
@@ -249,4 +262,88 @@ export async function trainFromConfig(config: TrainConfig, options: TrainOptions
     rmSync(dir, { recursive: true, force: true });
   }
   return out;
+}
+
+/** Steps 3-5 for `algorithm: {type: python}` (python-train.ts): the script trains, the package scores, then report and registry as above. */
+async function trainPython(
+  config: TrainConfig & { algorithm: PythonAlgorithm },
+  options: TrainOptions,
+  d: { dataset: ResolvedDataset; table: { rows: number }; split: Split; frozen: FrozenPlan; names: string[]; train: Matrix; valid: Matrix; test: Matrix; seconds: Record<string, number>; log: (line: string) => void },
+): Promise<PythonTrainResult> {
+  const { dataset, split, frozen, names, train, valid, test, seconds, log } = d;
+  const readTables = new Set(frozen.plan.inputs.map((i) => i.name.split('.')[0]));
+  const featureVersions = Object.fromEntries(Object.entries(dataset.manifest.versions).filter(([table]) => readTables.has(table)));
+  const work = scratchDir(tmpdir(), PACKAGE_PREFIX);
+  try {
+    let t = performance.now();
+    const run = await trainWithScript({ config, datasetFile: dataset.file, frozen, names, train, valid, test, trainRows: split.train, validRows: split.valid, featureVersions, work, log });
+    seconds.train = Number(((performance.now() - t) / 1000).toFixed(3));
+    t = performance.now();
+    const score = (p: Float64Array, y: Float64Array) => (config.task === 'binary' ? evaluateClassification(p, y, config.threshold) : evaluateRegression(p, y));
+    const validation = score(run.validation, valid.y);
+    const result = score(run.test, test.y);
+    seconds.evaluate = Number(((performance.now() - t) / 1000).toFixed(3));
+    const metrics = { ...result.metrics };
+    log(`test (the package through the serving runner): ${Object.entries(metrics).map(([m, v]) => `${m} ${Number(v.toPrecision(5))}`).join(', ')}`);
+
+    const specFile = resolve(config.baseDir, config.features);
+    const specText = readFileSync(specFile, 'utf8');
+    const python = { script: config.algorithm.script, scriptHash: run.scriptHash, environment: { key: run.env.key, python: run.env.pythonVersion, lock: run.env.lock } };
+    const lineage: [string, unknown][] = [
+      ['dataset', dataset.file],
+      ['dataset rows', d.table.rows],
+      ['labels', dataset.manifest.labels?.files ?? null],
+      ['definition versions', dataset.manifest.versions],
+      ['feature spec', `${specFile} (sha256:${createHash('sha256').update(specText).digest('hex')})`],
+      ['frozen plan', frozen.hash],
+      ['split', split.description],
+      ['algorithm', `python ${config.algorithm.script}`],
+      ['training code', run.scriptHash],
+      ['training environment', `${run.env.key} (Python ${run.env.pythonVersion})`],
+      ['seed', config.seed],
+    ];
+    const reportHtml = renderReport({
+      title: `${config.name}: python ${config.task === 'binary' ? 'classifier' : 'regressor'}`,
+      subtitle: `Trained by ${config.algorithm.script} on ${train.rows} rows (validation ${valid.rows}, test ${test.rows}, split by ${config.split.by}); scored through the serving runner. Trained ${new Date().toISOString()}.`,
+      task: config.task,
+      evaluation: result,
+      validationMetrics: validation.metrics,
+      names,
+      importance: [],
+      trials: [],
+      searchMetric: searchMetric(config.task),
+      lineage,
+      config: { ...config.algorithm, split: config.split, seed: config.seed },
+    });
+    let reportFile: string | undefined;
+    if (config.report) {
+      reportFile = resolve(config.baseDir, config.report);
+      const tmp = temporarySibling(reportFile);
+      writeFileSync(tmp, reportHtml);
+      renameSync(tmp, reportFile);
+    }
+    const out: PythonTrainResult = { python, config, dataset, frozen, split, trials: [], metrics, validationMetrics: validation.metrics, test: { x: test.x, rows: test.rows, predictions: run.test }, reportHtml, seconds, ...(reportFile ? { reportFile } : {}) };
+    if (options.register === false) return out;
+    const registryDir = config.register.registry ? resolve(config.baseDir, config.register.registry) : loadProjectConfig(config.projectDir).registryDir;
+    const registry = ModelRegistry.open(registryDir);
+    try {
+      out.version = await registry.register(run.packageDir, {
+        metrics: Object.fromEntries(Object.entries({ ...metrics, ...Object.fromEntries(Object.entries(validation.metrics).map(([m, v]) => [`validation_${m}`, v])) }).filter(([, v]) => Number.isFinite(v))),
+        trainingConfig: { config, yaml: readFileSync(config.file, 'utf8'), trials: [], split: { description: split.description, train: train.rows, validation: valid.rows, test: test.rows, testFrom: split.testFrom ?? null, validFrom: split.validFrom ?? null }, engine: 'python script', python, seconds },
+        datasets: { training: dataset.manifest },
+        featureDefinitions: { versions: dataset.manifest.versions, spec: { file: specFile, text: specText }, plan_hash: frozen.hash, fitted: frozen.fitted },
+        codeHash: run.scriptHash,
+        paramsSummary: { script: config.algorithm.script, script_hash: run.scriptHash, params: config.algorithm.params },
+        reportHtml,
+        tags: config.register.tags,
+        aliases: config.register.aliases,
+      });
+    } finally {
+      registry.close();
+    }
+    log(`registered ${out.version.name}@${out.version.version}${config.register.aliases.length ? ` (${config.register.aliases.join(', ')})` : ''} in ${registryDir}`);
+    return out;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
