@@ -10,8 +10,11 @@ import type { PointStats } from './stats.js';
 const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(v < 10 ? 2 : 1) : '-');
 
 export function curveTable(points: readonly PointStats[]): string {
-  const head = ['rate/s', 'ok/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'errors', '429s', 'p99 spread', 'gen late p99 ms'];
-  const rows = points.map((p) => [String(Math.round(p.rate)), String(Math.round(p.throughput)), ms(p.p50), ms(p.p90), ms(p.p99), ms(p.p999), String(p.errors), String(p.rejected), Number.isFinite(p.spread) ? `${Math.round(p.spread * 100)}%` : '-', ms(p.lateP99)]);
+  const head = ['rate/s', 'ok/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'errors', '429s', 'p99 spread', 'gen late p99 ms', 'gen cpu µs/req'];
+  const rows = points.map((p) => {
+    const gen = (p as { generatorCpuUsPerRequest?: number }).generatorCpuUsPerRequest;
+    return [String(Math.round(p.rate)), String(Math.round(p.throughput)), ms(p.p50), ms(p.p90), ms(p.p99), ms(p.p999), String(p.errors), String(p.rejected), Number.isFinite(p.spread) ? `${Math.round(p.spread * 100)}%` : '-', ms(p.lateP99), gen !== undefined ? gen.toFixed(0) : '-'];
+  });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
   return [line(head), ...rows.map(line)].join('\n');

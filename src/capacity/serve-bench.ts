@@ -5,7 +5,7 @@
  */
 import { cpus } from 'node:os';
 import { FrescoError } from '../errors/index.js';
-import { runLoadPoint } from './loadgen.js';
+import { requestCount, runLoadPoint } from './loadgen.js';
 import { makePlan, type CapacityPlan } from './plan.js';
 import { bodiesFor, readModelShape, type ShapeOptions, type Transport } from './requests.js';
 import { searchMaxRate, type SearchResult } from './search.js';
@@ -46,6 +46,8 @@ export interface MeasuredPoint extends PointStats {
   serverCores?: number;
   /** The server's RSS after the point, MB. */
   serverRssMb?: number;
+  /** The load generator's CPU per request (µs; sampled, a lower bound): beside the rate, how much of a core it took. */
+  generatorCpuUsPerRequest?: number;
 }
 
 export interface BenchServeResult {
@@ -137,6 +139,8 @@ export async function benchServe(o: BenchServeOptions): Promise<BenchServeResult
       });
       const wall = (performance.now() - t0) / 1000;
       const s: MeasuredPoint = pointStats(rate, run);
+      const { total } = requestCount({ rate, seconds: o.seconds, warmupSeconds: o.warmupSeconds ?? Math.min(1, o.seconds / 2) });
+      if (run.generatorCpuSeconds > 0) s.generatorCpuUsPerRequest = (run.generatorCpuSeconds * 1e6) / total;
       if (target.pid !== undefined) {
         const cpu1 = cpuSeconds(target.pid);
         if (cpu0 !== undefined && cpu1 !== undefined) s.serverCores = (cpu1 - cpu0) / wall;
@@ -148,6 +152,10 @@ export async function benchServe(o: BenchServeOptions): Promise<BenchServeResult
       }
       if (s.lateP99 > lateLimit) {
         warnings.push(`at ${rate} req/s the load generator sent its p99 request ${s.lateP99.toFixed(2)} ms late (limit ${lateLimit} ms): this point measures the generator as much as the server; run the bench on another machine or lower the rate`);
+      }
+      const generatorCores = ((s.generatorCpuUsPerRequest ?? 0) * rate) / 1e6;
+      if (generatorCores > 0.8) {
+        warnings.push(`at ${rate} req/s the load generator used ${generatorCores.toFixed(2)} of a core (${s.generatorCpuUsPerRequest!.toFixed(0)} µs a request): it is near its limit (one thread)`);
       }
       if (s.errors > 0 && run.errorSamples.length) warnings.push(`at ${rate} req/s: ${s.errors} failed, e.g. ${run.errorSamples[0]}`);
       return s;
