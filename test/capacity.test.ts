@@ -7,7 +7,7 @@
  * so the SLO is missed by the rejections exactly where the knee is, whatever the machine's speed.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -207,7 +207,12 @@ describe('fresco bench serve (CLI)', () => {
         serve.once('exit', (c) => reject(new Error(`fresco serve exited ${c}: ${log}`)));
       });
       for (const transport of ['ws', 'kserve']) {
-        const r = spawnSync(process.execPath, [join(root, 'bin', 'fresco.js'), 'bench', 'serve', 'mlp-50', '--url', `ws://127.0.0.1:${port}`, '--transport', transport, '--rate', '100', '--duration', '1s', '--warmup', '200ms', '--pid', String(serve.pid), '--json'], { encoding: 'utf8' });
+        const html = join(tmpdir(), `fresco-capacity-${process.pid}-${transport}.html`);
+        const r = spawnSync(process.execPath, [join(root, 'bin', 'fresco.js'), 'bench', 'serve', 'mlp-50', '--url', `ws://127.0.0.1:${port}`, '--transport', transport, '--rate', '100', '--duration', '1s', '--warmup', '200ms', '--pid', String(serve.pid), '--html', html, '--json'], { encoding: 'utf8' });
+        const page = readFileSync(html, 'utf8');
+        rmSync(html, { force: true });
+        expect(page).toMatch(/<circle class="point p99"[^>]*data-rate="100"/);
+        expect(page).toContain('Fixed rates against p99 &#60;= 5 ms');
         expect(r.status, r.stderr).toBe(0);
         const out = JSON.parse(r.stdout);
         expect(out.transport).toBe(transport);

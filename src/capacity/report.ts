@@ -38,6 +38,8 @@ export interface PageInput {
   slo: { label: string; ms: number };
   search: SearchResult;
   plan?: CapacityPlan;
+  /** Fixed rates were measured (--rate): no search, so no "highest rate" line. */
+  fixedRates?: boolean;
 }
 
 /** The curve as an SVG: x offered rate, y latency (log scale: an overloaded point is 100x the rest). */
@@ -78,7 +80,7 @@ export function htmlPage(p: PageInput): string {
 <html lang="en"><head><meta charset="utf-8"><title>${esc(p.title)}</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em;max-width:60em}table{border-collapse:collapse}td,th{padding:2px 8px;text-align:right;border-bottom:1px solid #ddd}</style></head>
 <body><h1>${esc(p.title)}</h1>
-<p>Highest rate meeting ${esc(p.slo.label)}: <strong>${s.best ? `${Math.round(s.best.rate)} req/s` : 'none of the rates tried'}</strong>${s.knee ? `; knee at ${Math.round(s.knee.rate)} req/s` : ''}. <span style="color:#36c">p50</span>, <span style="color:#e80">p99</span>.</p>
+<p>${p.fixedRates ? `Fixed rates against ${esc(p.slo.label)}` : `Highest rate meeting ${esc(p.slo.label)}: <strong>${s.best ? `${Math.round(s.best.rate)} req/s` : 'none of the rates tried'}</strong>${s.knee ? `; knee at ${Math.round(s.knee.rate)} req/s` : ''}`}. <span style="color:#36c">p50</span>, <span style="color:#e80">p99</span>.</p>
 ${curveSvg(s.points, p.slo, s.best)}
 <table><thead><tr><th>rate/s</th><th>ok/s</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>errors</th><th>429s</th><th>p99 spread</th></tr></thead><tbody>
 ${rows}

@@ -152,7 +152,7 @@ export function registerBenchCommands(program: Command, io: Io): void {
       const result = await c.benchServe(options);
       if (f.html) {
         const search = result.search ?? { points: result.points };
-        writeFileSync(f.html, c.htmlPage({ title: `fresco bench serve ${ref} (${result.transport})`, slo: { label: result.slo.label, ms: result.slo.ms }, search, ...(result.plan ? { plan: result.plan } : {}) }));
+        writeFileSync(f.html, c.htmlPage({ title: `fresco bench serve ${ref} (${result.transport})`, slo: { label: result.slo.label, ms: result.slo.ms }, search, ...(result.plan ? { plan: result.plan } : {}), fixedRates: !result.search }));
       }
       for (const w of result.warnings) io.err(`fresco bench: warning: ${w}`);
       printData(io, json, result, () =>
