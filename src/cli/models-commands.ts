@@ -165,6 +165,20 @@ export function registerModelsCommands(program: Command, io: Io): void {
       printData(io, json(), out, () => `exported ${out.name}@${out.version} to ${out.file} (${out.packageChecksum})`);
     });
 
+  withLocation(models.command('image <ref>'))
+    .description('write a Docker build context for one image that serves and batch-scores a version (docs/deploy.md)')
+    .requiredOption('--out <dir>', 'the context folder to write (empty or absent)')
+    .option('--base-image <image>', 'the Fresco image to build FROM (default: fresco:<this version>, as docs/deploy.md tags it)')
+    .action(async (ref: string, o: RegistryOptions & { out: string; baseImage?: string }) => {
+      const { writeImageContext } = await import('../models/image-context.js');
+      const context = await withRegistry(o, async (r) => {
+        const v = r.resolve(ref);
+        const pkg = await r.materialize(ref);
+        return writeImageContext({ name: v.name, version: v.version, packageChecksum: v.packageChecksum }, pkg, o.out, o.baseImage);
+      });
+      printData(io, json(), context, () => `wrote ${context.dir}: Dockerfile (FROM ${context.baseImage}${context.systemPackages.length ? `, apt: ${context.systemPackages.join(' ')}` : ''}), ${context.files.length - 2} package files; in the image the model is ${context.ref}\nbuild: docker build -t IMAGE ${context.dir}`);
+    });
+
   models
     .command('try <dir>')
     .description('run a package folder once, without a server or a registry (docs/python-models.md)')
