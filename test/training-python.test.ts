@@ -63,6 +63,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'trainer', 'train.py'), TRAIN_PY);
   writeFileSync(join(dir, 'trainer', 'serve_model.py'), SERVE_PY);
   writeFileSync(join(dir, 'trainer', 'requirements.txt'), REQUIREMENTS);
+  writeFileSync(join(dir, 'trainer', 'killed.py'), 'import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n');
   writeFileSync(join(dir, 'trainer', 'fail.py'), 'import sys\nprint("starting")\nraise ValueError("column x9 is missing from the dataset")\n');
 }, 60_000);
 
@@ -107,6 +108,9 @@ describe('fresco train with a python script', () => {
   it('a script that fails gives its stderr tail and registers nothing', async () => {
     const cfg = config(trainYaml({ algorithm: '  type: python\n  script: trainer/fail.py' }).replace('name: test-model', 'name: py-failed'), 'fail.yaml');
     await expect(trainAny(cfg)).rejects.toMatchObject({ code: 'FRESCO_ERR_TRAINING_FAILED', message: expect.stringMatching(/fail\.py failed \(exit 1\); nothing registered[\s\S]*ValueError: column x9 is missing from the dataset/) });
+    // A script killed by a signal (as the OOM killer does) says so.
+    const killed = config(trainYaml({ algorithm: '  type: python\n  script: trainer/killed.py' }).replace('name: test-model', 'name: py-failed'), 'killed.yaml');
+    await expect(trainAny(killed)).rejects.toMatchObject({ code: 'FRESCO_ERR_TRAINING_FAILED', message: expect.stringContaining('killed.py failed (killed by SIGKILL); nothing registered') });
     const registry = ModelRegistry.open(join(dir, '.fresco', 'registry'));
     try {
       expect(() => registry.resolve('py-failed@1')).toThrow();

@@ -8,7 +8,7 @@
  * and scores the validation and test rows through the serving runner (PythonModelPool), so the
  * metrics are those of the package that will be served. The test rows never reach the script.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -24,6 +24,8 @@ import { INPUT_NAME, outputName } from './model.js';
 
 /** Lines of the script's stderr kept in the error when it fails. */
 const STDERR_TAIL_LINES = 40;
+/** Bytes of the script's stderr kept while it runs. */
+const STDERR_KEEP_BYTES = 64 << 10;
 /** Rows per hand-over when the package scores the validation and test rows. */
 const EVAL_BATCH_ROWS = 4096;
 
@@ -90,16 +92,10 @@ export async function runTrainingScript(config: TrainConfig & { algorithm: Pytho
 
   const scriptHash = sha256(readFileSync(script));
   input.log(`python: ${script} (${scriptHash.slice(0, 19)}…) in environment ${env.key}`);
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolvePromise) => {
-    execFile(env.python, [script, contextFile], { cwd: folder, maxBuffer: 64 << 20, env: { ...process.env, FRESCO_TRAIN_CONTEXT: contextFile, PYTHONUNBUFFERED: '1' } }, (error, out, err) => {
-      const exit = error ? ((error as NodeJS.ErrnoException & { code?: unknown }).code as unknown) : 0;
-      resolvePromise({ code: typeof exit === 'number' ? exit : error ? -1 : 0, stdout: String(out), stderr: String(err) });
-    });
-  });
-  for (const line of stdout.split('\n').filter(Boolean)) input.log(`  ${line}`);
+  const { code, signal, stderr } = await runScript(env.python, [script, contextFile], folder, { ...process.env, FRESCO_TRAIN_CONTEXT: contextFile, PYTHONUNBUFFERED: '1' }, (line) => input.log(`  ${line}`));
   if (code !== 0) {
     const tail = stderr.trim().split('\n').slice(-STDERR_TAIL_LINES).join('\n');
-    throw new FrescoError('FRESCO_ERR_TRAINING_FAILED', `training script ${script} failed (exit ${code}); nothing registered. Its stderr ends:\n${tail}`, { location: { file: script } });
+    throw new FrescoError('FRESCO_ERR_TRAINING_FAILED', `training script ${script} failed (${signal ? `killed by ${signal}` : `exit ${code}`}); nothing registered. Its stderr ends:\n${tail}`, { location: { file: script } });
   }
   if (!existsSync(join(packageDir, 'model.py'))) {
     throw new FrescoError('FRESCO_ERR_TRAINING_FAILED', `training script ${script} wrote no model.py in its output folder (context.json "output"); nothing registered`, { location: { file: script } });
@@ -107,6 +103,31 @@ export async function runTrainingScript(config: TrainConfig & { algorithm: Pytho
   // The package's environment defaults to the one it was trained in.
   if (!existsSync(join(packageDir, 'requirements.txt')) && files['requirements.txt']) copyFileSync(join(folder, 'requirements.txt'), join(packageDir, 'requirements.txt'));
   return { packageDir, scriptHash, env };
+}
+
+/**
+ * Runs the script: its stdout goes to the log line by line as it comes (progress of a long fit),
+ * its stderr is kept for the error, bounded to its last STDERR_KEEP_BYTES.
+ */
+function runScript(python: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(python, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let pending = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (pending + chunk).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line) log(line);
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-STDERR_KEEP_BYTES);
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (pending) log(pending);
+      resolvePromise({ code, signal, stderr });
+    });
+  });
 }
 
 /** Writes the package's fresco.json: a python dataframe model over the frozen plan's named columns. */
