@@ -23,6 +23,7 @@ import type { Logger } from 'pino';
 import { FrescoError } from '../errors/index.js';
 import { packageRoot } from '../package-root.js';
 import type { SlotInput } from '../serving/pool/inference-worker.js';
+import { RestartingLife } from '../serving/pool/restarts.js';
 import { align8, DATA_END, DESC_BASE, DESC_INTS, ERR_LEN, HEADER_BYTES, HEADER_INTS, MAX_RANK, MAX_TENSORS, N_IN, N_OUT, ROWS } from '../serving/pool/layout.js';
 import { dtypeFromWire, dtypeInfo, type NumericArray } from '../serving/protocol/dtypes.js';
 import type { TensorMsg } from '../serving/protocol/messages.js';
@@ -55,23 +56,18 @@ export function runnerPath(): string {
 export class PythonWorker {
   readonly ready: Promise<{ provider: string; skipped: string[] }>;
   busyMs = 0;
-  /** Restarts after a death (for the metadata and the log). */
-  restarts = 0;
   readonly #options: PythonWorkerOptions;
   readonly #staging: Buffer;
   readonly #ctrl: Int32Array;
   readonly #fd: number;
   #child: ChildProcess | undefined;
-  #up = false;
   #busy = false;
-  #closed = false;
-  #everReady = false;
-  #backoffMs = 100;
-  #restartTimer: NodeJS.Timeout | undefined;
+  readonly #life: RestartingLife;
   #pending: ((reply: 'D' | 'E' | 'died') => void) | undefined;
 
   constructor(options: PythonWorkerOptions) {
     this.#options = options;
+    this.#life = new RestartingLife({ log: options.log, onDied: options.onDied });
     const bytes = HEADER_BYTES + align8(options.slotBytes);
     this.#staging = Buffer.alloc(bytes);
     this.#ctrl = new Int32Array(this.#staging.buffer, this.#staging.byteOffset, HEADER_INTS);
@@ -89,7 +85,12 @@ export class PythonWorker {
   }
 
   get alive(): boolean {
-    return this.#up && !this.#closed;
+    return this.#life.alive;
+  }
+
+  /** Restarts after a death (for the metadata and the log). */
+  get restarts(): number {
+    return this.#life.restarts;
   }
 
   /** Worker processes are not inference threads: nothing to reschedule. */
@@ -111,7 +112,7 @@ export class PythonWorker {
     child.stdout?.on('data', onLog('stdout'));
     child.stderr?.on('data', onLog('stderr'));
     const timer = setTimeout(() => {
-      if (this.#up) return;
+      if (this.#life.up) return;
       log.error({ pid: child.pid }, `python worker: load() did not finish within ${this.#options.loadTimeoutMs} ms; killed`);
       tail += `\nload() did not finish within ${this.#options.loadTimeoutMs} ms`;
       child.kill('SIGKILL');
@@ -122,9 +123,7 @@ export class PythonWorker {
         const c = String.fromCharCode(byte);
         if (c === 'R') {
           clearTimeout(timer);
-          this.#up = true;
-          this.#everReady = true;
-          this.#backoffMs = 100;
+          this.#life.loaded();
           // The execution provider, in ONNX's terms: the model's own code on the CPU.
           resolve?.({ provider: 'cpu', skipped: [] });
           this.#options.onReady?.();
@@ -139,27 +138,16 @@ export class PythonWorker {
     child.on('error', (error) => log.error({ err: error.message }, 'python worker could not start'));
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      this.#up = false;
       const pending = this.#pending;
       this.#pending = undefined;
       pending?.('died');
-      if (this.#closed) return;
       const why = signal ? `signal ${signal}` : `exit code ${code}`;
-      if (!this.#everReady) {
-        // The first load failed: the version never takes traffic.
-        reject?.(new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `python worker failed to load the model (${why}):\n${tail.trim().split('\n').slice(-20).join('\n')}`));
-        this.#closed = true;
-        return;
-      }
-      log.error({ pid: child.pid, code, signal, restartInMs: this.#backoffMs }, `python worker died (${why}); restarting`);
-      this.#options.onDied?.();
-      this.#restartTimer = setTimeout(() => {
-        this.#restartTimer = undefined;
-        if (this.#closed) return;
-        this.restarts++;
-        this.#spawn();
-      }, this.#backoffMs);
-      this.#backoffMs = Math.min(this.#backoffMs * 2, 5000);
+      this.#life.ended(
+        `python worker died (${why}); restarting`,
+        { pid: child.pid, code, signal },
+        () => reject?.(new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `python worker failed to load the model (${why}):\n${tail.trim().split('\n').slice(-20).join('\n')}`)),
+        () => this.#spawn(),
+      );
     });
   }
 
@@ -233,9 +221,8 @@ export class PythonWorker {
 
   /** Stops the runner (after its batch in flight) and releases the slot. */
   async close(): Promise<void> {
-    if (this.#closed && !this.#child) return;
-    this.#closed = true;
-    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    if (this.#life.closed && !this.#child) return;
+    this.#life.close();
     const child = this.#child;
     this.#child = undefined;
     if (child && child.exitCode === null && child.signalCode === null) {

@@ -21,6 +21,7 @@ import type { Manifest } from '../../models/index.js';
 import { dtypeInfo, type NumericArray } from '../protocol/dtypes.js';
 import type { TensorMsg } from '../protocol/messages.js';
 import type { SlotInput } from './inference-worker.js';
+import { RestartingLife } from './restarts.js';
 
 const SOURCE = String.raw`
 'use strict';
@@ -93,20 +94,16 @@ function typescriptPath(file: string): string {
 export class CustomWorker {
   readonly ready: Promise<{ provider: string; skipped: string[] }>;
   busyMs = 0;
-  restarts = 0;
   readonly #options: CustomWorkerOptions;
   #thread: Worker | undefined;
-  #up = false;
   #busy = false;
-  #closed = false;
-  #everReady = false;
-  #backoffMs = 100;
-  #restartTimer: NodeJS.Timeout | undefined;
+  readonly #life: RestartingLife;
   #nextId = 1;
   #pending: { id: number; settle: (m: FromThread | undefined) => void } | undefined;
 
   constructor(options: CustomWorkerOptions) {
     this.#options = options;
+    this.#life = new RestartingLife({ log: options.log, onDied: options.onDied });
     this.ready = new Promise((resolve, reject) => this.#start(resolve, reject));
     this.ready.catch(() => {});
   }
@@ -116,7 +113,12 @@ export class CustomWorker {
   }
 
   get alive(): boolean {
-    return this.#up && !this.#closed;
+    return this.#life.alive;
+  }
+
+  /** Restarts after a death (for the metadata and the log). */
+  get restarts(): number {
+    return this.#life.restarts;
   }
 
   toForeground(): void {}
@@ -134,9 +136,7 @@ export class CustomWorker {
     thread.on('message', (m: FromThread) => {
       if (m.type === 'ready') {
         clearTimeout(timer);
-        this.#up = true;
-        this.#everReady = true;
-        this.#backoffMs = 100;
+        this.#life.loaded();
         resolve?.({ provider: 'cpu', skipped: [] });
         this.#options.onReady?.();
       } else if (m.type === 'failed') {
@@ -155,25 +155,15 @@ export class CustomWorker {
     });
     thread.on('exit', (code) => {
       clearTimeout(timer);
-      this.#up = false;
       const pending = this.#pending;
       this.#pending = undefined;
       pending?.settle(undefined);
-      if (this.#closed) return;
-      if (!this.#everReady) {
-        this.#closed = true;
-        reject?.(new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `custom model failed to load: ${failure || `the thread exited (code ${code})`}`));
-        return;
-      }
-      log.error({ code, restartInMs: this.#backoffMs }, 'custom model worker died; restarting');
-      this.#options.onDied?.();
-      this.#restartTimer = setTimeout(() => {
-        this.#restartTimer = undefined;
-        if (this.#closed) return;
-        this.restarts++;
-        this.#start();
-      }, this.#backoffMs);
-      this.#backoffMs = Math.min(this.#backoffMs * 2, 5000);
+      this.#life.ended(
+        'custom model worker died; restarting',
+        { code },
+        () => reject?.(new FrescoError('FRESCO_ERR_MODEL_LOAD_FAILED', `custom model failed to load: ${failure || `the thread exited (code ${code})`}`)),
+        () => this.#start(),
+      );
     });
   }
 
@@ -214,8 +204,7 @@ export class CustomWorker {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    this.#life.close();
     const thread = this.#thread;
     this.#thread = undefined;
     await thread?.terminate();
