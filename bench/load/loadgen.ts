@@ -9,11 +9,11 @@
  * generator took ~80) and adds no garbage collector's pauses of its own to what it measures.
  * Built on first use with cargo (release; a few seconds).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { toRequest, type PredictInput } from '../../src/client/index.js';
-import { packageRoot } from '../../src/package-root.js';
+import { loadgenBinary, readResultFile, writeRequestFile } from '../../src/capacity/loadgen.js';
 import { encodeFrame } from '../../src/serving/index.js';
 
 export interface GeneratorOptions {
@@ -49,17 +49,6 @@ export interface LoadResult {
   elapsedMs: number;
 }
 
-let built: string | undefined;
-
-/** Builds fresco-loadgen once per process and returns its path. */
-export function loadgenBinary(): string {
-  if (built) return built;
-  const dir = join(packageRoot(), 'bench', 'load', 'loadgen');
-  const cargo = spawnSync('cargo', ['build', '--release', '--quiet', '--manifest-path', join(dir, 'Cargo.toml')], { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (cargo.status !== 0) throw new Error(`cargo build of ${dir} failed (exit ${cargo.status ?? cargo.error?.message})`);
-  return (built = join(dir, 'target', 'release', 'fresco-loadgen'));
-}
-
 /**
  * The run's requests in the file format main.rs reads: ws, a Fresco frame per request (request i
  * has id i + 1); http, the one body every request sends.
@@ -75,16 +64,7 @@ function writeRequests(o: GeneratorOptions, total: number, file: string): void {
     const input = (i: number): PredictInput => (o.kind === 'user' ? { rows: [{ keys: { user: `u${(i * 7919) % users}` } }] } : { tensors: { x: { data: x, shape: [1, 50] } } });
     bodies = Array.from({ length: total }, (_, i) => encodeFrame(toRequest(i + 1, o.model!, input(i), 5000)));
   }
-  const out = Buffer.alloc(8 + bodies.reduce((n, f) => n + 4 + f.byteLength, 0));
-  out.writeUInt32LE(total, 0);
-  out.writeUInt32LE(bodies.length, 4);
-  let at = 8;
-  for (const f of bodies) {
-    out.writeUInt32LE(f.byteLength, at);
-    out.set(f, at + 4);
-    at += 4 + f.byteLength;
-  }
-  writeFileSync(file, out);
+  writeRequestFile(file, total, bodies);
 }
 
 export interface LoadgenRun {
@@ -121,9 +101,8 @@ export function startLoadgen(o: GeneratorOptions, workDir: string, onStarted?: (
       try {
         if (code !== 0) throw new Error(`fresco-loadgen exited with code ${code}`);
         const summary = JSON.parse(text.trim().split('\n').at(-1) ?? '') as { errorCount: number; errors: string[]; elapsedMs: number };
-        const all = new Float64Array(new Uint8Array(readFileSync(outFile)).buffer); // copied: aligned for f64
-        const part = (k: number) => all.slice(k * total + skip, (k + 1) * total);
-        resolve({ scheduledAt: part(0), latency: part(1), lateMs: part(2), errors: summary.errors, errorCount: summary.errorCount, elapsedMs: summary.elapsedMs });
+        const { scheduledAt, latency, lateMs } = readResultFile(outFile, total, skip);
+        resolve({ scheduledAt, latency, lateMs, errors: summary.errors, errorCount: summary.errorCount, elapsedMs: summary.elapsedMs });
       } catch (e) {
         reject(e as Error);
       } finally {

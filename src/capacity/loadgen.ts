@@ -30,6 +30,33 @@ export function loadgenBinary(): string {
   return (built = join(dir, 'target', 'release', 'fresco-loadgen'));
 }
 
+/**
+ * The requests file fresco-loadgen reads: the request count, the body count, then each body with
+ * its length (request i sends body i % count).
+ */
+export function writeRequestFile(path: string, total: number, bodies: Uint8Array[]): void {
+  const file = Buffer.alloc(8 + bodies.reduce((n, b) => n + 4 + b.byteLength, 0));
+  file.writeUInt32LE(total, 0);
+  file.writeUInt32LE(bodies.length, 4);
+  let at = 8;
+  for (const b of bodies) {
+    file.writeUInt32LE(b.byteLength, at);
+    file.set(b, at + 4);
+    at += 4 + b.byteLength;
+  }
+  writeFileSync(path, file);
+}
+
+/**
+ * The result file fresco-loadgen writes: four f64 arrays of one value per request (scheduled
+ * time, latency, lateness, answer status), each cut to the measured part (after `skip`).
+ */
+export function readResultFile(path: string, total: number, skip: number): { scheduledAt: Float64Array; latency: Float64Array; lateMs: Float64Array; status: Float64Array } {
+  const all = new Float64Array(new Uint8Array(readFileSync(path)).buffer); // copied: aligned for f64
+  const part = (k: number) => all.slice(k * total + skip, (k + 1) * total);
+  return { scheduledAt: part(0), latency: part(1), lateMs: part(2), status: part(3) };
+}
+
 export interface LoadPoint {
   transport: 'ws' | 'http';
   /** host:port */
@@ -67,16 +94,7 @@ export async function runLoadPoint(p: LoadPoint): Promise<LoadRun> {
   try {
     const framesFile = join(dir, 'frames.bin');
     const outFile = join(dir, 'result.bin');
-    const file = Buffer.alloc(8 + bodies.reduce((n, b) => n + 4 + b.byteLength, 0));
-    file.writeUInt32LE(total, 0);
-    file.writeUInt32LE(bodies.length, 4);
-    let at = 8;
-    for (const b of bodies) {
-      file.writeUInt32LE(b.byteLength, at);
-      file.set(b, at + 4);
-      at += 4 + b.byteLength;
-    }
-    writeFileSync(framesFile, file);
+    writeRequestFile(framesFile, total, bodies);
     const args = [p.transport, p.host, p.path, String(p.rate), String(p.connections), String(skip), framesFile, outFile, ...(p.contentType ? [p.contentType] : [])];
     const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -96,9 +114,8 @@ export async function runLoadPoint(p: LoadPoint): Promise<LoadRun> {
     }).finally(() => clearInterval(sample));
     if (code !== 0) throw new FrescoError('FRESCO_ERR_UNAVAILABLE', `load generator against ${p.host}${p.path}: ${err.trim() || `exit ${code}`}`);
     const summary = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { errors: string[]; elapsedMs: number };
-    const all = new Float64Array(new Uint8Array(readFileSync(outFile)).buffer);
-    const part = (k: number) => all.slice(k * total + skip, (k + 1) * total);
-    return { latency: part(1), lateMs: part(2), status: part(3), elapsedMs: summary.elapsedMs, errorSamples: summary.errors, generatorCpuSeconds: cpu };
+    const { latency, lateMs, status } = readResultFile(outFile, total, skip);
+    return { latency, lateMs, status, elapsedMs: summary.elapsedMs, errorSamples: summary.errors, generatorCpuSeconds: cpu };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
